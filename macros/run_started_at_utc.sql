@@ -1,0 +1,7 @@
+{#
+    Why: every row a run writes carries when that run started, in UTC, as one
+    comparable timestamptz; dbt's run_started_at is a Python datetime.
+#}
+{% macro run_started_at_utc() -%}
+    '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00'::timestamptz
+{%- endmacro %}

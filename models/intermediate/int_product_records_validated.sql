@@ -1,0 +1,91 @@
+-- One verdict per product input line: every line of every product snapshot
+-- file is here exactly once, valid (typed fields filled) or not (every failing
+-- rule listed as 'path: message').
+
+with
+
+stg_landing__product_lines as (
+    select * from {{ ref('stg_landing__product_lines') }}
+),
+
+lines as (
+    select
+        batch_id,
+        line_number,
+        file_checksum,
+        file_refusal_reason,
+        is_line_undecodable,
+        raw_line,
+        ingested_at
+    from stg_landing__product_lines
+    where line_number is not null
+),
+
+lines_parsed as (
+    select
+        *,
+        case
+            when
+                file_refusal_reason is null
+                and not is_line_undecodable
+                and json_valid(raw_line)
+                then raw_line::json
+        end as record
+    from lines
+),
+
+verdicts as (
+    select
+        batch_id,
+        line_number,
+        file_checksum,
+        raw_line,
+        record,
+        ingested_at,
+        case
+            when json_type(record, '$.productId') = 'VARCHAR'
+                then left(record ->> '$.productId', 128)
+        end as record_id,
+        {{ list_compact([
+            "file_refusal_reason",
+            "case when file_refusal_reason is null and is_line_undecodable then '$: line is not valid UTF-8' end",
+            "case when file_refusal_reason is null and not is_line_undecodable and trim(raw_line, ' \t') = '' then '$: empty line' end",
+            "case when file_refusal_reason is null and not is_line_undecodable and trim(raw_line, ' \t') <> '' and record is null then '$: not valid JSON' end",
+            "case when record is not null and json_type(record) <> 'OBJECT' then '$: Expected object, received ' || " ~ json_type_label('record', '$') ~ " end",
+            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.productId', "'productId'", 'string') ~ " end",
+            "case when json_type(record, '$.productId') = 'VARCHAR' and length(trim(record ->> '$.productId')) = 0 then 'productId: String must contain at least 1 character(s)' end",
+            "case when json_type(record, '$.productId') = 'VARCHAR' and length(record ->> '$.productId') > 128 then 'productId: String must contain at most 128 character(s)' end",
+            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.name', "'name'", 'string') ~ " end",
+            "case when json_type(record, '$.name') = 'VARCHAR' and length(trim(record ->> '$.name')) = 0 then 'name: String must contain at least 1 character(s)' end",
+            "case when json_type(record) = 'OBJECT' and json_type(record, '$.description') is not null and json_type(record, '$.description') not in ('VARCHAR', 'NULL') then 'description: Expected string, received ' || " ~ json_type_label('record', '$.description') ~ " end",
+            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.category', "'category'", 'string') ~ " end",
+            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.price', "'price'", 'number') ~ " end",
+            "case when " ~ json_type_label('record', '$.price') ~ " = 'number' and not isfinite(try_cast(record ->> '$.price' as double)) then 'price: Number must be finite' end",
+            "case when " ~ json_type_label('record', '$.price') ~ " = 'number' and try_cast(record ->> '$.price' as double) < 0 then 'price: Number must be greater than or equal to 0' end",
+            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.stockQuantity', "'stockQuantity'", 'number') ~ " end",
+            "case when json_type(record, '$.stockQuantity') = 'DOUBLE' then 'stockQuantity: Expected integer, received float' end",
+            "case when json_type(record, '$.stockQuantity') = 'BIGINT' and try_cast(record ->> '$.stockQuantity' as bigint) < 0 then 'stockQuantity: Number must be greater than or equal to 0' end",
+        ]) }} as errors
+    from lines_parsed
+),
+
+final as (
+    select
+        batch_id,
+        line_number,
+        record_id,
+        case when len(errors) = 0 then trim(record ->> '$.productId') end as product_id,
+        case when len(errors) = 0 then trim(record ->> '$.name') end as product_name,
+        case when len(errors) = 0 then coalesce(trim(record ->> '$.description'), '') end as product_description,
+        case when len(errors) = 0 then trim(record ->> '$.category') end as category,
+        file_checksum,
+        raw_line,
+        errors,
+        case when len(errors) = 0 then try_cast(record ->> '$.price' as double) end as price,
+        case when len(errors) = 0 then try_cast(record ->> '$.stockQuantity' as bigint) end as stock_quantity,
+        len(errors) = 0 as is_valid,
+        ingested_at
+    from verdicts
+)
+
+select * from final

@@ -1,0 +1,47 @@
+-- One row per distinct purchase: the union of every valid record's purchase
+-- history, de-duplicated on (customer, product, date, amount). The batch that
+-- first delivered a purchase is kept as its source.
+
+with
+
+int_customer_records_validated as (
+    select * from {{ ref('int_customer_records_validated') }}
+),
+
+purchases_unnested as (
+    select
+        customer_id,
+        batch_id,
+        line_number,
+        -- recursive unnest expands the struct fields into columns
+        unnest(purchases, recursive := true)  -- noqa: AL03
+    from int_customer_records_validated
+    where is_valid
+),
+
+purchases_ranked as (
+    select
+        *,
+        row_number() over (
+            partition by customer_id, product_id, purchased_at, amount
+            order by batch_id, line_number
+        ) as delivery_rank
+    from purchases_unnested
+),
+
+final as (
+    select
+        md5(
+            customer_id || '|' || product_id || '|' || epoch_us(purchased_at)::varchar
+            || '|' || amount::varchar
+        ) as purchase_id,
+        customer_id,
+        product_id,
+        batch_id,
+        amount,
+        purchased_at
+    from purchases_ranked
+    where delivery_rank = 1
+)
+
+select * from final

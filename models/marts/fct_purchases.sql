@@ -1,0 +1,21 @@
+-- One row per distinct purchase (customer, product, date, amount), with the
+-- batch that first delivered it.
+
+with
+
+int_purchases_deduplicated as (
+    select * from {{ ref('int_purchases_deduplicated') }}
+),
+
+final as (
+    select
+        purchase_id,
+        customer_id,
+        product_id,
+        batch_id,
+        amount,
+        purchased_at
+    from int_purchases_deduplicated
+)
+
+select * from final

@@ -1,0 +1,159 @@
+-- One row per delivered batch file (source, batch_id): its checksum and the
+-- previous one when it was re-delivered with new content, line counts
+-- (rows_in = rows_valid + rows_invalid), error rate and status. Incremental:
+-- a batch's row changes only when a file with a new checksum arrives.
+{{ config(materialized='incremental', unique_key='batch_key', incremental_strategy='delete+insert') }}
+
+with
+
+stg_landing__customer_lines as (
+    select * from {{ ref('stg_landing__customer_lines') }}
+),
+
+stg_landing__product_lines as (
+    select * from {{ ref('stg_landing__product_lines') }}
+),
+
+ops_schema_errors as (
+    select * from {{ ref('ops_schema_errors') }}
+),
+
+landing_lines as (
+    select
+        'customers' as source,
+        *
+    from stg_landing__customer_lines
+    union all by name
+    select
+        'products' as source,
+        *
+    from stg_landing__product_lines
+),
+
+batches as (
+    select
+        source,
+        batch_id,
+        any_value(file_name) as file_name,
+        any_value(file_checksum) as file_checksum,
+        any_value(file_refusal_reason) as refusal_reason,
+        count(line_number) as rows_in,
+        min(ingested_at) as ingested_at
+    from landing_lines
+    group by source, batch_id
+),
+
+errors_per_batch as (
+    select
+        source,
+        batch_id,
+        file_checksum,
+        count(*) as rows_invalid
+    from ops_schema_errors
+    group by source, batch_id, file_checksum
+),
+
+failed_rules_unnested as (
+    select
+        source,
+        batch_id,
+        unnest(failed_rules) as failed_rule
+    from ops_schema_errors
+),
+
+rule_counts as (
+    select
+        source,
+        batch_id,
+        failed_rule,
+        count(*) as n_lines
+    from failed_rules_unnested
+    group by source, batch_id, failed_rule
+),
+
+top_rules as (
+    select
+        source,
+        batch_id,
+        list(
+            { 'rule': failed_rule, 'lines': n_lines } order by n_lines desc, failed_rule asc
+        )[1:5] as top_failing_rules
+    from rule_counts
+    group by source, batch_id
+),
+
+batches_counted as (
+    select
+        batches.source,
+        batches.batch_id,
+        batches.file_name,
+        batches.file_checksum,
+        batches.refusal_reason,
+        batches.rows_in,
+        batches.rows_in - coalesce(errors_per_batch.rows_invalid, 0) as rows_valid,
+        coalesce(errors_per_batch.rows_invalid, 0) as rows_invalid,
+        coalesce(top_rules.top_failing_rules, []) as top_failing_rules,
+        batches.ingested_at
+    from batches
+    left join errors_per_batch
+        on
+            batches.source = errors_per_batch.source
+            and batches.batch_id = errors_per_batch.batch_id
+            and batches.file_checksum = errors_per_batch.file_checksum
+    left join top_rules
+        on
+            batches.source = top_rules.source
+            and batches.batch_id = top_rules.batch_id
+),
+
+{% if is_incremental() %}
+    previous as (
+        select * from {{ this }}
+    ),
+{% endif %}
+
+final as (
+    select
+        batches_counted.source || '/' || batches_counted.batch_id as batch_key,
+        batches_counted.batch_id,
+        batches_counted.source,
+        batches_counted.file_name,
+        batches_counted.file_checksum,
+        {% if is_incremental() %}previous.file_checksum{% else %}null::varchar{% endif %} as previous_checksum,
+        case
+            when batches_counted.refusal_reason is not null then 'refused'
+            when batches_counted.rows_in = 0 then 'empty'
+            when batches_counted.rows_invalid = 0 then 'loaded'
+            when
+                batches_counted.rows_invalid / batches_counted.rows_in
+                > {{ checked_var('schema_error_rate_alert', min_value=0, max_value=1) }}
+                then 'error_rate_exceeded'
+            else 'loaded_with_errors'
+        end as status,
+        batches_counted.refusal_reason,
+        batches_counted.top_failing_rules,
+        batches_counted.rows_in,
+        batches_counted.rows_valid,
+        batches_counted.rows_invalid,
+        case
+            when batches_counted.rows_in > 0
+                then round(batches_counted.rows_invalid / batches_counted.rows_in, 6)
+        end as error_rate,
+        {% if is_incremental() %}coalesce(previous.n_deliveries, 0) + 1{% else %}1{% endif %} as n_deliveries,
+        {% if is_incremental() %}
+            coalesce(previous.first_loaded_at, batches_counted.ingested_at)
+        {% else %}
+            batches_counted.ingested_at
+        {% endif %} as first_loaded_at,
+        batches_counted.ingested_at as last_loaded_at
+    from batches_counted
+    {% if is_incremental() %}
+        left join previous
+            on
+                batches_counted.source = previous.source
+                and batches_counted.batch_id = previous.batch_id
+        where previous.batch_id is null or previous.file_checksum <> batches_counted.file_checksum
+    {% endif %}
+)
+
+select * from final

@@ -1,0 +1,3 @@
+{{ config(unique_key='batch_id') }}
+
+{{ landing_file_lines(source('landing', 'product_files'), 'products', '.jsonl') }}

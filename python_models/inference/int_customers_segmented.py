@@ -1,0 +1,29 @@
+"""One row per customer with a vector row: segment id (-1 = noise) and strength.
+
+Incremental: customers are (re)labelled when their vector changed or a new
+segment model was fitted.
+"""
+
+from holdfast.entrypoints.dbt_python_models import customer_segments_model
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert")
+    vectors = dbt.ref("int_customer_vectors")
+    models = dbt.ref("int_segment_models")
+    runs = dbt.ref("ops_runs")
+    batch_size = dbt.config.get("inference_batch_size")
+    max_retries = dbt.config.get("inference_max_retries")
+    initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
+    max_failed_runs = dbt.config.get("dead_letter_max_attempts")
+    return customer_segments_model(
+        session,
+        vectors=vectors,
+        models=models,
+        runs=runs,
+        this=str(dbt.this) if dbt.is_incremental else None,
+        batch_size=batch_size,
+        max_retries=max_retries,
+        initial_backoff=initial_backoff,
+        max_failed_runs=max_failed_runs,
+    )

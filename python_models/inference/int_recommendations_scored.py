@@ -1,0 +1,35 @@
+"""One row per scored customer: up to k recommendation candidates, best first.
+
+Incremental: customers are rescored when their vector, segment, the segment
+model, the embedded catalog or the recommender version changed.
+"""
+
+from holdfast.entrypoints.dbt_python_models import recommendations_model
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert")
+    scoring_inputs = dbt.ref("int_customer_scoring_inputs")
+    embeddings = dbt.ref("int_products_embedded")
+    statistics = dbt.ref("int_product_statistics")
+    affinity = dbt.ref("int_segment_product_affinity")
+    runs = dbt.ref("ops_runs")
+    candidates_per_customer = dbt.config.get("recommendation_candidates_per_customer")
+    batch_size = dbt.config.get("inference_batch_size")
+    max_retries = dbt.config.get("inference_max_retries")
+    initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
+    max_failed_runs = dbt.config.get("dead_letter_max_attempts")
+    return recommendations_model(
+        session,
+        scoring_inputs=scoring_inputs,
+        embeddings=embeddings,
+        statistics=statistics,
+        affinity=affinity,
+        runs=runs,
+        this=str(dbt.this) if dbt.is_incremental else None,
+        candidates_per_customer=candidates_per_customer,
+        batch_size=batch_size,
+        max_retries=max_retries,
+        initial_backoff=initial_backoff,
+        max_failed_runs=max_failed_runs,
+    )

@@ -1,0 +1,177 @@
+"""Calling a model in batches without losing records.
+
+Each batch call is retried with exponential backoff and jitter (tenacity). If
+a batch still fails, its records are retried one by one, so one poisonous
+record cannot take its neighbours down with it; a record that still fails
+comes back as a failed Outcome (the caller turns it into a dead-letter row),
+and the run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+P = TypeVar("P")
+R = TypeVar("R")
+
+REASON_PERMANENT = "permanent_error"
+REASON_RETRIES_EXHAUSTED = "retries_exhausted"
+MAX_ERROR_LENGTH = 500
+
+
+class PermanentError(Exception):
+    """The model will never accept this input: retrying is pointless."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries after the first attempt, and the backoff between them."""
+
+    max_retries: int = 3
+    initial_backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 30.0
+    jitter_seconds: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0 or self.initial_backoff_seconds < 0:
+            raise ValueError("max_retries and initial_backoff_seconds must be >= 0")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """What happened to one record."""
+
+    index: int
+    value: R | None
+    reason: str | None
+    error: str | None
+    attempts: int
+    batch_number: int
+    batch_latency_ms: float
+    batch_attempts: int
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+@dataclass(frozen=True)
+class _CallResult(Generic[R]):
+    values: list[R] | None
+    attempts: int
+    error: BaseException | None
+
+
+def _describe(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}"
+    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+def _call(
+    fn: Callable[[list[P]], Sequence[R]],
+    payload: list[P],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+) -> _CallResult[R]:
+    attempts = 0
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.max_retries + 1),
+        wait=wait_exponential_jitter(
+            initial=policy.initial_backoff_seconds,
+            max=policy.max_backoff_seconds,
+            jitter=policy.jitter_seconds if policy.initial_backoff_seconds > 0 else 0,
+        ),
+        retry=retry_if_not_exception_type(PermanentError),
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                attempts += 1
+                values = list(fn(payload))
+                if len(values) != len(payload):
+                    raise PermanentError(
+                        f"model returned {len(values)} results for {len(payload)} inputs"
+                    )
+        return _CallResult(values=values, attempts=attempts, error=None)
+    except RetryError as error:  # pragma: no cover - reraise=True re-raises the cause
+        return _CallResult(values=None, attempts=attempts, error=error)
+    except Exception as error:
+        return _CallResult(values=None, attempts=attempts, error=error)
+
+
+def run_in_batches(
+    payloads: Sequence[P],
+    fn: Callable[[list[P]], Sequence[R]],
+    *,
+    batch_size: int,
+    policy: RetryPolicy,
+    first_batch_number: int = 1,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Iterator[Outcome[R]]:
+    """Yield one Outcome per payload, in input order.
+
+    `fn` maps a list of payloads to a list of results of the same length.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    for offset in range(0, len(payloads), batch_size):
+        batch = list(payloads[offset : offset + batch_size])
+        batch_number = first_batch_number + offset // batch_size
+        started = clock()
+        result = _call(fn, batch, policy, sleep)
+        if result.values is not None:
+            latency = (clock() - started) * 1000.0
+            for i, value in enumerate(result.values):
+                yield Outcome(
+                    offset + i, value, None, None, 1, batch_number, latency, result.attempts
+                )
+            continue
+        # The batch failed: isolate the records, one call each.
+        singles: list[tuple[int, _CallResult[R]]] = [
+            (i, _call(fn, [record], policy, sleep)) for i, record in enumerate(batch)
+        ]
+        latency = (clock() - started) * 1000.0
+        for i, single in singles:
+            attempts = result.attempts + single.attempts
+            if single.values is not None:
+                yield Outcome(
+                    offset + i,
+                    single.values[0],
+                    None,
+                    None,
+                    attempts,
+                    batch_number,
+                    latency,
+                    result.attempts,
+                )
+            else:
+                assert single.error is not None
+                reason = (
+                    REASON_PERMANENT
+                    if isinstance(single.error, PermanentError)
+                    else REASON_RETRIES_EXHAUSTED
+                )
+                yield Outcome(
+                    offset + i,
+                    None,
+                    reason,
+                    _describe(single.error),
+                    attempts,
+                    batch_number,
+                    latency,
+                    result.attempts,
+                )

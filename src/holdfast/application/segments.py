@@ -1,0 +1,183 @@
+"""Steps: fit a segment model on a sample, then label every customer in batches.
+
+Fit: PCA on the sample's taste vectors, HDBSCAN on the reduced sample. Assign:
+project and call the clusterer's approximate prediction, batch by batch, so
+labelling millions of customers needs memory for one batch only. Segment ids
+are the clusters ordered by size in the sample (0 = largest), -1 is noise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from holdfast.application.ports import Clusterer, FittedClusterer
+from holdfast.application.records import (
+    RunContext,
+    array_to_vectors,
+    status_columns,
+    status_fields,
+)
+from holdfast.application.resilience import RetryPolicy, run_in_batches
+from holdfast.domain.reduction import Projection, fit_pca
+from holdfast.domain.segmentation import NOISE_SEGMENT_ID
+
+FIT_STEP = "fit_segments"
+ASSIGN_STEP = "assign_segments"
+UNSEGMENTED_MODEL_ID = "none"
+ASSIGN_INPUT_COLUMNS = (
+    "customer_id",
+    "profile_fingerprint",
+    "vector",
+    "has_vector",
+    "previous_failed_runs",
+)
+
+
+@dataclass
+class SegmentModel:
+    """Everything needed to label a customer: projection, clusterer, id order."""
+
+    segment_model_id: str
+    projection: Projection
+    clusterer: FittedClusterer
+    segment_of_label: dict[int, int]
+    population_at_fit: int
+    n_sample: int
+    noise_share: float
+    fit_reason: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.segment_of_label)
+
+    def assign(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment ids, membership strengths in [0, 1]) for unit vectors."""
+        if len(vectors) == 0:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        labels, strengths = self.clusterer.predict(self.projection.transform(vectors))
+        segments = np.array(
+            [self.segment_of_label.get(int(label), NOISE_SEGMENT_ID) for label in labels],
+            dtype=np.int32,
+        )
+        strengths = np.where(segments == NOISE_SEGMENT_ID, 0.0, np.clip(strengths, 0.0, 1.0))
+        return segments, np.round(strengths.astype(np.float64), 6)
+
+
+def model_id_for(sample_ids: Sequence[str], params: dict[str, Any]) -> str:
+    """Content-derived id: the same sample and parameters give the same id."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    for customer_id in sample_ids:
+        digest.update(customer_id.encode())
+        digest.update(b"\n")
+    return "seg-" + digest.hexdigest()[:16]
+
+
+def fit_segment_model(
+    sample_ids: Sequence[str],
+    sample_vectors: np.ndarray,
+    clusterer: Clusterer,
+    *,
+    n_components: int,
+    population: int,
+    params: dict[str, Any],
+    fit_reason: str,
+) -> SegmentModel:
+    """Fit PCA + clusterer on the sample and order segments by size."""
+    projection = fit_pca(sample_vectors, n_components)
+    reduced = projection.transform(sample_vectors)
+    fitted = clusterer.fit(reduced)
+    labels, _ = fitted.predict(reduced)
+    found = sorted({int(x) for x in labels if x >= 0})
+    sizes = {label: int(np.sum(labels == label)) for label in found}
+    by_size = sorted(found, key=lambda label: (-sizes[label], label))
+    return SegmentModel(
+        segment_model_id=model_id_for(sample_ids, params),
+        projection=projection,
+        clusterer=fitted,
+        segment_of_label={label: rank for rank, label in enumerate(by_size)},
+        population_at_fit=population,
+        n_sample=len(sample_ids),
+        noise_share=float(np.mean(labels < 0)) if len(labels) else 1.0,
+        fit_reason=fit_reason,
+        params=dict(params),
+    )
+
+
+def assignment_schema() -> pa.Schema:
+    """Schema of the segment-assignment step's rows."""
+    return pa.schema(
+        [
+            pa.field("customer_id", pa.string(), nullable=False),
+            pa.field("profile_fingerprint", pa.string(), nullable=False),
+            pa.field("segment_model_id", pa.string(), nullable=False),
+            pa.field("segment_id", pa.int32()),
+            pa.field("membership_strength", pa.float64()),
+            pa.field("is_noise", pa.bool_()),
+            *status_fields(),
+        ]
+    )
+
+
+def assign_segments(
+    batches: Iterable[pa.RecordBatch],
+    model: SegmentModel | None,
+    *,
+    dimension: int,
+    run: RunContext,
+    policy: RetryPolicy,
+    batch_size: int,
+) -> Iterator[pa.RecordBatch]:
+    """Label every input customer (columns ASSIGN_INPUT_COLUMNS). A customer
+    without a vector is noise with strength 0: nothing to place them by; with no
+    segment model yet (too few customers to fit), everyone is noise."""
+    schema = assignment_schema()
+    model_id = model.segment_model_id if model is not None else UNSEGMENTED_MODEL_ID
+    next_batch_number = 1
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        vectors, present = array_to_vectors(batch.column("vector"), dimension)
+        present &= np.asarray(batch.column("has_vector").to_pylist(), dtype=bool)
+
+        def label(rows: list[int], vectors=vectors, present=present) -> list[tuple[int, float]]:
+            rows_arr = np.asarray(rows, dtype=np.int64)
+            segments = np.full(len(rows), NOISE_SEGMENT_ID, dtype=np.int32)
+            strengths = np.zeros(len(rows), dtype=np.float64)
+            with_vector = present[rows_arr]
+            if model is not None and with_vector.any():
+                s, m = model.assign(vectors[rows_arr[with_vector]])
+                segments[with_vector], strengths[with_vector] = s, m
+            return list(zip(segments.tolist(), strengths.tolist(), strict=True))
+
+        outcomes = list(
+            run_in_batches(
+                list(range(batch.num_rows)),
+                label,
+                batch_size=batch_size,
+                policy=policy,
+                first_batch_number=next_batch_number,
+            )
+        )
+        next_batch_number = outcomes[-1].batch_number + 1
+        n = len(outcomes)
+        segment_ids = [o.value[0] if o.ok else None for o in outcomes]
+        yield pa.RecordBatch.from_arrays(
+            [
+                batch.column("customer_id").cast(pa.string()),
+                batch.column("profile_fingerprint").cast(pa.string()),
+                pa.array([model_id] * n, pa.string()),
+                pa.array(segment_ids, pa.int32()),
+                pa.array([o.value[1] if o.ok else None for o in outcomes], pa.float64()),
+                pa.array([None if s is None else s == NOISE_SEGMENT_ID for s in segment_ids]),
+                *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), run),
+            ],
+            schema=schema,
+        )

@@ -1,0 +1,214 @@
+"""holdfast's command line: data in, the scheduled run, and a summary.
+
+    holdfast generate --customers N --out DIR [--seed S] [--invalid-share F]
+    holdfast import-online-retail PARQUET [--out DIR]
+    holdfast run [-- DBT_ARGS...]      lock, then `dbt build` (what cron calls)
+    holdfast summary                   rows per table, alerts, where the data is
+    holdfast demo                      generate sample batches, run, summarise
+
+Exit codes of `holdfast run`: 0 ok, 1 dbt reported errors or test failures,
+3 another run holds the lock, 4 holdfast itself crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_DBT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+EXIT_CRASH = 4
+
+DEFAULT_DUCKDB_PATH = "data/warehouse/holdfast.duckdb"
+DEFAULT_LANDING_DIR = "data/landing"
+
+
+def project_dir() -> Path:
+    """The dbt project holdfast runs (HOLDFAST_PROJECT_DIR, else the current folder)."""
+    return Path(os.environ.get("HOLDFAST_PROJECT_DIR", ".")).resolve()
+
+
+def duckdb_path(project: Path) -> Path:
+    """The warehouse file, as profiles.yml resolves it (relative to the project)."""
+    path = Path(os.environ.get("HOLDFAST_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
+    return path if path.is_absolute() else project / path
+
+
+def pipeline_environment() -> dict[str, str]:
+    """The environment dbt runs in: offline model loading, no telemetry."""
+    env = dict(os.environ)
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env.setdefault("DO_NOT_TRACK", "1")
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def dbt_executable() -> str:
+    """The dbt next to this Python (the project's venv), else the one on PATH."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int:
+    """Take the run lock, then `dbt build` with `dbt_args`; return an exit code."""
+    project = project or project_dir()
+    warehouse = duckdb_path(project)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(
+                f"holdfast run: another run holds {lock_path}; not starting a second one.",
+                file=sys.stderr,
+            )
+            return EXIT_LOCKED
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        command = [dbt_executable(), "build", *dbt_args]
+        completed = subprocess.run(command, cwd=project, env=pipeline_environment(), check=False)
+        return EXIT_OK if completed.returncode == 0 else EXIT_DBT_FAILED
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from holdfast.datagen.synthetic import generate_landing
+
+    summary = generate_landing(
+        Path(args.out),
+        customers=args.customers,
+        seed=args.seed,
+        products=args.products,
+        batches=args.batches,
+        invalid_share=args.invalid_share,
+        dirty_batch_share=args.dirty_batch_share,
+    )
+    print(
+        f"wrote {summary.customer_lines} customer lines ({summary.invalid_lines} invalid) in "
+        f"{len(summary.customer_batches)} batch(es) and {summary.products} products "
+        f"({summary.product_snapshot}) under {summary.out_dir}"
+    )
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from holdfast.datagen.online_retail import import_online_retail
+
+    parquet = Path(args.parquet)
+    if not parquet.exists():
+        print(f"holdfast import-online-retail: {parquet} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    summary = import_online_retail(parquet, Path(args.out), batch_by=args.batch_by)
+    excluded = ", ".join(f"{k} {v}" for k, v in summary.excluded.items() if v)
+    print(
+        f"read {summary.lines_read} invoice lines, used {summary.lines_used} "
+        f"(excluded: {excluded}); wrote {summary.customers} customers in "
+        f"{len(summary.customer_batches)} batches and {summary.products} products "
+        f"under {summary.out_dir}"
+    )
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    dbt_args = [a for a in args.dbt_args if a != "--"]
+    return run_pipeline(dbt_args)
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from holdfast.summary import print_summary
+
+    path = duckdb_path(project_dir())
+    if not path.exists():
+        print(
+            f"holdfast summary: no warehouse at {path}; run `holdfast run` first", file=sys.stderr
+        )
+        return EXIT_USAGE
+    print_summary(path)
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from holdfast.datagen.synthetic import generate_landing
+
+    project = project_dir()
+    landing = project / DEFAULT_LANDING_DIR
+    summary = generate_landing(
+        landing,
+        customers=args.customers,
+        seed=42,
+        batches=3,
+        invalid_share=0.01,
+        dirty_batch_share=0.08,
+    )
+    print(
+        f"demo data: {summary.customer_lines} customer lines in "
+        f"{len(summary.customer_batches)} batches (the last one deliberately dirty), "
+        f"{summary.products} products, under {landing}"
+    )
+    code = run_pipeline([], project=project)
+    path = duckdb_path(project)
+    if path.exists():
+        from holdfast.summary import print_summary
+
+        print_summary(path)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `holdfast` command."""
+    parser = argparse.ArgumentParser(prog="holdfast", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write synthetic landing batches")
+    generate.add_argument("--customers", type=int, required=True)
+    generate.add_argument("--out", required=True, help="landing folder to write into")
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--products", type=int, default=None)
+    generate.add_argument("--batches", type=int, default=None)
+    generate.add_argument("--invalid-share", type=float, default=0.0)
+    generate.add_argument("--dirty-batch-share", type=float, default=None)
+    generate.set_defaults(handler=_cmd_generate)
+
+    imported = commands.add_parser(
+        "import-online-retail", help="convert the UCI Online Retail parquet to landing batches"
+    )
+    imported.add_argument("parquet")
+    imported.add_argument("--out", default=DEFAULT_LANDING_DIR)
+    imported.add_argument("--batch-by", choices=["month", "day"], default="month")
+    imported.set_defaults(handler=_cmd_import)
+
+    run = commands.add_parser("run", help="lock, then dbt build (extra args after --)")
+    run.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    run.set_defaults(handler=_cmd_run)
+
+    summary = commands.add_parser("summary", help="rows per table, alerts, where the data is")
+    summary.set_defaults(handler=_cmd_summary)
+
+    demo = commands.add_parser("demo", help="generate sample data, run the pipeline, summarise")
+    demo.add_argument("--customers", type=int, default=3000)
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `holdfast` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return EXIT_CRASH
+    except Exception as error:
+        print(f"holdfast {args.command}: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_CRASH
+
+
+if __name__ == "__main__":
+    sys.exit(main())

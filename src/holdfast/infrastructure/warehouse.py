@@ -1,0 +1,83 @@
+"""DuckDB side of the Python models: what needs work, streamed as Arrow.
+
+The Python models get lazy DuckDB relations from dbt; these helpers name them
+as temporary views, select the records a step must (re)process, and stream
+the result in record batches, so memory holds one batch, not a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from holdfast.application.records import RunContext, array_to_vectors
+
+
+def view(con: duckdb.DuckDBPyConnection, relation: Any, name: str) -> str:
+    """Expose a relation (or a dbt `this` name) to SQL as temp view `name`."""
+    if isinstance(relation, str):
+        con.execute(f"create or replace temp view {name} as select * from {relation}")
+    else:
+        relation.create_view(name, replace=True)
+    return name
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
+    """Whether `"db"."schema"."table"` (as dbt renders `this`) exists."""
+    parts = [p.strip('"') for p in str(qualified_name).split(".")]
+    schema, table = parts[-2], parts[-1]
+    rows = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return rows[0][0] > 0
+
+
+def run_context(con: duckdb.DuckDBPyConnection, runs: Any) -> RunContext:
+    """This run's id and start time, from the ops_runs model."""
+    view(con, runs, "hf_runs")
+    rows = con.execute(
+        "select run_id, run_started_at from hf_runs order by run_started_at desc, run_id limit 1"
+    ).fetchall()
+    if not rows:
+        raise RuntimeError("ops_runs is empty: build it with the pipeline (dbt build)")
+    return RunContext(run_id=rows[0][0], run_started_at=rows[0][1])
+
+
+def stream(con: duckdb.DuckDBPyConnection, sql: str, params: list | None, batch_size: int):
+    """Record batches of a query, at most `batch_size` rows each."""
+    relation = con.sql(sql, params=params) if params else con.sql(sql)
+    yield from relation.to_arrow_reader(batch_size)
+
+
+def as_reader(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> pa.RecordBatchReader:
+    """A RecordBatchReader dbt-duckdb streams into the model's table."""
+    return pa.RecordBatchReader.from_batches(schema, iter(batches))
+
+
+def vectors_by_key(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | None, dimension: int | None = None
+) -> tuple[list[str], np.ndarray]:
+    """(keys, matrix) from a query returning (key, vector) rows; small tables only."""
+    table = (con.sql(sql, params=params) if params else con.sql(sql)).to_arrow_table()
+    keys = table.column(0).to_pylist()
+    if dimension is None:
+        vector_type = table.schema.field(1).type
+        dimension = vector_type.list_size if hasattr(vector_type, "list_size") else 0
+    matrix, _ = array_to_vectors(table.column(1), dimension)
+    return keys, matrix
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """The first row of a query, or None."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def batches_of(table: pa.Table, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Record batches of an in-memory table."""
+    yield from table.to_batches(max_chunksize=batch_size)
