@@ -20,6 +20,10 @@ int_customer_vectors as (
     select * from {{ ref('int_customer_vectors') }}
 ),
 
+int_customers_current as (
+    select * from {{ ref('int_customers_current') }}
+),
+
 candidates as (
     select
         customer_id,
@@ -31,7 +35,10 @@ candidates as (
         -- recursive unnest expands the struct fields into columns
         unnest(candidates, recursive := true)  -- noqa: AL03
     from int_recommendations_scored
-    where status = 'ok'
+    where
+        status = 'ok'
+        -- customers no longer in any batch are not recommended to
+        and customer_id in (select int_customers_current.customer_id from int_customers_current)
 ),
 
 purchased_products as (

@@ -1,6 +1,8 @@
--- One row per customer with a segment assignment: segment (-1 = noise: the
--- model could not place them, or they have no purchase with an embedding),
--- membership strength in 0..1, the model and run that assigned it.
+-- One row per current customer with a segment assignment: segment (-1 =
+-- noise: the model could not place them, or they have no purchase with an
+-- embedding), membership strength in 0..1, the model and run that assigned it.
+-- Customers no longer in any batch (their batch was re-delivered without
+-- them) are left out: the inference tables may still hold their old rows.
 
 with
 
@@ -8,17 +10,23 @@ int_customers_segmented as (
     select * from {{ ref('int_customers_segmented') }}
 ),
 
+int_customers_current as (
+    select * from {{ ref('int_customers_current') }}
+),
+
 final as (
     select
-        customer_id,
-        segment_id,
-        segment_model_id,
-        run_id,
-        membership_strength,
-        is_noise,
-        processed_at as assigned_at
+        int_customers_segmented.customer_id,
+        int_customers_segmented.segment_id,
+        int_customers_segmented.segment_model_id,
+        int_customers_segmented.run_id,
+        int_customers_segmented.membership_strength,
+        int_customers_segmented.is_noise,
+        int_customers_segmented.processed_at as assigned_at
     from int_customers_segmented
-    where status = 'ok'
+    inner join int_customers_current
+        on int_customers_segmented.customer_id = int_customers_current.customer_id
+    where int_customers_segmented.status = 'ok'
 )
 
 select * from final

@@ -39,7 +39,11 @@ failures as (
         on
             step_rows.step = 'embed_products'
             and step_rows.record_key = int_products_current.product_id
-    where step_rows.status = 'failed'
+    where
+        step_rows.status = 'failed'
+        -- a record no longer in the input cannot be retried: it drops out
+        -- here and so counts as resolved
+        and coalesce(int_customers_current.customer_id, int_products_current.product_id) is not null
 ),
 
 {% if is_incremental() %}

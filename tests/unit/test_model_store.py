@@ -1,0 +1,107 @@
+"""infrastructure.model_store: pickled segment models with a sha256 integrity check."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+
+import numpy as np
+import pytest
+
+from holdfast.application.segments import SegmentModel
+from holdfast.domain.reduction import fit_pca
+from holdfast.infrastructure.model_store import dump_model, load_model
+
+
+class ThresholdFitted:
+    """A picklable FittedClusterer fake: label by the sign of the first reduced coordinate."""
+
+    def __init__(self, margin: float) -> None:
+        self.margin = margin
+
+    @property
+    def n_clusters(self) -> int:
+        return 2
+
+    def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        first = points[:, 0]
+        labels = np.where(first > self.margin, 0, np.where(first < -self.margin, 1, -1))
+        return labels, np.minimum(np.abs(first), 1.0)
+
+
+class NotAModel:
+    def __init__(self) -> None:
+        self.segment_model_id = "seg-fake"
+
+
+def make_model() -> SegmentModel:
+    rng = np.random.default_rng(4)
+    sample = rng.normal(size=(40, 6))
+    sample /= np.linalg.norm(sample, axis=1, keepdims=True)
+    return SegmentModel(
+        segment_model_id="seg-0123456789abcdef",
+        projection=fit_pca(sample, 3),
+        clusterer=ThresholdFitted(margin=0.1),
+        segment_of_label={0: 1, 1: 0},
+        population_at_fit=40,
+        n_sample=40,
+        noise_share=0.2,
+        fit_reason="no segment model yet",
+        params={"min_cluster_size": 10, "n_components": 3},
+    )
+
+
+def test_dump_model_returns_the_bytes_and_their_sha256():
+    blob, checksum = dump_model(make_model())
+    assert isinstance(blob, bytes) and blob
+    assert checksum == hashlib.sha256(blob).hexdigest()
+
+
+def test_a_dumped_model_loads_back_equal_and_assigns_identically():
+    model = make_model()
+    loaded = load_model(*dump_model(model))
+    assert isinstance(loaded, SegmentModel)
+    for name in (
+        "segment_model_id",
+        "segment_of_label",
+        "population_at_fit",
+        "n_sample",
+        "noise_share",
+        "fit_reason",
+        "params",
+    ):
+        assert getattr(loaded, name) == getattr(model, name)
+    np.testing.assert_array_equal(loaded.projection.mean, model.projection.mean)
+    np.testing.assert_array_equal(loaded.projection.components, model.projection.components)
+    vectors = np.random.default_rng(5).normal(size=(25, 6))
+    expected_ids, expected_strengths = model.assign(vectors)
+    got_ids, got_strengths = loaded.assign(vectors)
+    np.testing.assert_array_equal(got_ids, expected_ids)
+    np.testing.assert_array_equal(got_strengths, expected_strengths)
+    assert set(expected_ids.tolist()) <= {-1, 0, 1}
+
+
+def test_loading_corrupted_bytes_raises_value_error():
+    blob, checksum = dump_model(make_model())
+    corrupted = bytearray(blob)
+    corrupted[len(corrupted) // 2] ^= 0xFF
+    with pytest.raises(ValueError, match="corrupt"):
+        load_model(bytes(corrupted), checksum)
+
+
+def test_loading_truncated_bytes_raises_value_error():
+    blob, checksum = dump_model(make_model())
+    with pytest.raises(ValueError, match="corrupt"):
+        load_model(blob[:-1], checksum)
+
+
+def test_loading_with_a_checksum_of_other_bytes_raises_value_error():
+    blob, _ = dump_model(make_model())
+    with pytest.raises(ValueError):
+        load_model(blob, hashlib.sha256(b"something else").hexdigest())
+
+
+def test_loading_a_pickle_that_is_not_a_segment_model_raises_type_error():
+    blob = pickle.dumps(NotAModel())
+    with pytest.raises(TypeError, match="NotAModel"):
+        load_model(blob, hashlib.sha256(blob).hexdigest())
