@@ -21,8 +21,8 @@
         {{ text }}
     {%- elif kind == 'path' -%}
         {%- set text = value | string -%}
-        {%- if not modules.re.fullmatch('[A-Za-z0-9_./ -]{1,512}', text) or '..' in text.split('/') -%}
-            {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be a plain path (letters, digits, _ . / - and spaces, no '..'), got: " ~ (text | truncate(60))) }}
+        {%- if not modules.re.fullmatch('[A-Za-z0-9_./ -]{1,512}', text) -%}
+            {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be a plain path (letters, digits, _ . / - and spaces), got: " ~ (text | truncate(60))) }}
         {%- endif -%}
         {{ text }}
     {%- else -%}

@@ -63,15 +63,21 @@ def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int
     warehouse = duckdb_path(project)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse.with_name(warehouse.name + ".lock")
-    with open(lock_path, "w") as lock:
+    # "a+", not "w": a run that finds the lock taken must not wipe the holder's pid
+    with open(lock_path, "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
             print(
-                f"holdfast run: another run holds {lock_path}; not starting a second one.",
+                f"holdfast run: another run (pid {holder}) holds {lock_path}; "
+                "not starting a second one.",
                 file=sys.stderr,
             )
             return EXIT_LOCKED
+        lock.seek(0)
+        lock.truncate()
         lock.write(f"{os.getpid()}\n")
         lock.flush()
         command = [dbt_executable(), "build", *dbt_args]

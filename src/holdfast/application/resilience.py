@@ -50,7 +50,11 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Outcome(Generic[R]):
-    """What happened to one record."""
+    """What happened to one record.
+
+    attempts: model calls that carried this record (its batch's attempts, plus
+    its own when the batch was split); batch_attempts: calls of its batch.
+    """
 
     index: int
     value: R | None
@@ -88,7 +92,7 @@ def _call(
     retrying = Retrying(
         stop=stop_after_attempt(policy.max_retries + 1),
         wait=wait_exponential_jitter(
-            initial=policy.initial_backoff_seconds,
+            multiplier=policy.initial_backoff_seconds,
             max=policy.max_backoff_seconds,
             jitter=policy.jitter_seconds if policy.initial_backoff_seconds > 0 else 0,
         ),
@@ -137,7 +141,14 @@ def run_in_batches(
             latency = (clock() - started) * 1000.0
             for i, value in enumerate(result.values):
                 yield Outcome(
-                    offset + i, value, None, None, 1, batch_number, latency, result.attempts
+                    offset + i,
+                    value,
+                    None,
+                    None,
+                    result.attempts,
+                    batch_number,
+                    latency,
+                    result.attempts,
                 )
             continue
         # The batch failed: isolate the records, one call each.
