@@ -8,7 +8,9 @@ from holdfast.entrypoints.dbt_python_models import customer_vectors_model
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert")
+    dbt.config(
+        materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert"
+    )
     profiles = dbt.ref("int_customer_purchase_profiles")
     embeddings = dbt.ref("int_products_embedded")
     runs = dbt.ref("ops_runs")

@@ -8,7 +8,9 @@ from holdfast.entrypoints.dbt_python_models import customer_segments_model
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert")
+    dbt.config(
+        materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert"
+    )
     vectors = dbt.ref("int_customer_vectors")
     models = dbt.ref("int_segment_models")
     runs = dbt.ref("ops_runs")

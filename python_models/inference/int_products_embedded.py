@@ -8,7 +8,9 @@ from holdfast.entrypoints.dbt_python_models import embed_products_model
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", unique_key="product_id", incremental_strategy="delete+insert")
+    dbt.config(
+        materialized="incremental", unique_key="product_id", incremental_strategy="delete+insert"
+    )
     products = dbt.ref("int_products_current")
     runs = dbt.ref("ops_runs")
     embedding_model = dbt.config.get("embedding_model")

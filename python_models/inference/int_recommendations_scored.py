@@ -8,7 +8,9 @@ from holdfast.entrypoints.dbt_python_models import recommendations_model
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert")
+    dbt.config(
+        materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert"
+    )
     scoring_inputs = dbt.ref("int_customer_scoring_inputs")
     embeddings = dbt.ref("int_products_embedded")
     statistics = dbt.ref("int_product_statistics")

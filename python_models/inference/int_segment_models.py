@@ -8,7 +8,11 @@ from holdfast.entrypoints.dbt_python_models import segment_models_model
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", unique_key="segment_model_id", incremental_strategy="delete+insert")
+    dbt.config(
+        materialized="incremental",
+        unique_key="segment_model_id",
+        incremental_strategy="delete+insert",
+    )
     vectors = dbt.ref("int_customer_vectors")
     runs = dbt.ref("ops_runs")
     sample_size = dbt.config.get("segment_fit_sample_size")
