@@ -31,7 +31,7 @@ run: install
 lint: install
 	$(BIN)/ruff check src tests python_models bench
 	$(BIN)/ruff format --check src tests python_models bench
-	HOLDFAST_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models macros tests/dbt
+	HOLDFAST_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt
 
 format: install
 	$(BIN)/ruff format src tests python_models bench

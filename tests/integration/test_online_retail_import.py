@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tests.conftest import ONLINE_RETAIL_PARQUET
 
 from holdfast.datagen.online_retail import (
     EXCLUSION_REASONS,
@@ -23,8 +24,7 @@ from holdfast.datagen.online_retail import (
     import_online_retail,
 )
 
-PARQUET = Path(__file__).resolve().parents[3] / "shared" / "data" / "online_retail"
-PARQUET = PARQUET / "online_retail.parquet"
+PARQUET = ONLINE_RETAIL_PARQUET
 
 pytestmark = pytest.mark.real_data
 

@@ -65,7 +65,6 @@ EMAIL_DOMAIN = "online-retail.example"
 REPORT_FILE = "import_report.json"
 STOCK_WINDOW_DAYS = 90
 ATTRIBUTION = "UCI Online Retail data set (Chen, Sain and Guo, 2012), CC BY 4.0."
-DEFAULT_PARQUET = Path("/work/shared/data/online_retail/online_retail.parquet")
 
 NON_PRODUCT_CODES = (
     "POST",

@@ -10,6 +10,7 @@ the model's table.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -59,11 +60,28 @@ def _bool(name: str, value: Any) -> bool:
     raise ValueError(f"config {name} must be true or false, got {value!r}")
 
 
-def _policy(max_retries: Any, initial_backoff: Any) -> RetryPolicy:
-    return RetryPolicy(
-        max_retries=_int("inference_max_retries", max_retries),
-        initial_backoff_seconds=_float("inference_initial_backoff_seconds", initial_backoff),
-    )
+@dataclass(frozen=True)
+class StepSettings:
+    """The knobs every inference step shares, checked."""
+
+    batch_size: int
+    policy: RetryPolicy
+    max_failed_runs: int
+
+    @classmethod
+    def parse(
+        cls, batch_size: Any, max_retries: Any, initial_backoff: Any, max_failed_runs: Any
+    ) -> StepSettings:
+        return cls(
+            batch_size=_int("inference_batch_size", batch_size, 1),
+            policy=RetryPolicy(
+                max_retries=_int("inference_max_retries", max_retries),
+                initial_backoff_seconds=_float(
+                    "inference_initial_backoff_seconds", initial_backoff
+                ),
+            ),
+            max_failed_runs=_int("dead_letter_max_attempts", max_failed_runs, 1),
+        )
 
 
 def embed_products_model(
@@ -81,42 +99,32 @@ def embed_products_model(
     """int_products_embedded: embed new or changed product texts."""
     from holdfast.infrastructure.encoder import load_encoder, resolve_model_path
 
-    size = _int("inference_batch_size", batch_size, 1)
-    policy = _policy(max_retries, initial_backoff)
-    max_runs = _int("dead_letter_max_attempts", max_failed_runs, 1)
+    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
     run = warehouse.run_context(con, runs)
     _, version = resolve_model_path(str(embedding_model))
-    warehouse.view(con, products, "hf_products")
-    if this is not None:
-        warehouse.view(con, this, "hf_previous_embeddings")
-        sql = """
-            select p.product_id, p.product_text, p.text_hash,
-                   coalesce(e.failed_runs, 0) as previous_failed_runs
-            from hf_products as p
-            left join hf_previous_embeddings as e
-                on e.product_id = p.product_id
-                and e.text_hash = p.text_hash
-                and e.embedding_model_version = ?
-            where e.product_id is null
-               or (e.status = 'failed' and e.failed_runs < ?)
-            order by p.product_id
-        """
-        params = [version, max_runs]
-    else:
-        sql = """
-            select product_id, product_text, text_hash, 0 as previous_failed_runs
-            from hf_products order by product_id
-        """
-        params = None
-    pending = con.sql(sql, params=params) if params else con.sql(sql)
-    count = pending.aggregate("count(*)").fetchall()[0][0]
+    sql, params = warehouse.pending_records(
+        con,
+        products,
+        this,
+        key="product_id",
+        columns=embedding.INPUT_COLUMNS[:-1],
+        unchanged_when=["p.text_hash = s.text_hash", "p.embedding_model_version = ?"],
+        unchanged_params=[version],
+        max_failed_runs=settings.max_failed_runs,
+    )
     schema = embedding.output_schema(VECTOR_DIMENSION)
-    if count == 0:
-        return warehouse.as_reader(schema, [])
+    if warehouse.first_row(con, f"select count(*) from ({sql})", params)[0] == 0:
+        return warehouse.as_reader(schema, [])  # nothing new: do not even load the model
     encoder = load_encoder(str(embedding_model))
-    batches = warehouse.stream(con, sql, params, STREAM_BATCH_ROWS)
     return warehouse.as_reader(
-        schema, embedding.embed_products(batches, encoder, run=run, policy=policy, batch_size=size)
+        schema,
+        embedding.embed_products(
+            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
+            encoder,
+            run=run,
+            policy=settings.policy,
+            batch_size=settings.batch_size,
+        ),
     )
 
 
@@ -133,57 +141,40 @@ def customer_vectors_model(
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
     """int_customer_vectors: taste vectors for customers whose purchases changed."""
-    size = _int("inference_batch_size", batch_size, 1)
-    policy = _policy(max_retries, initial_backoff)
-    max_runs = _int("dead_letter_max_attempts", max_failed_runs, 1)
+    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
     run = warehouse.run_context(con, runs)
-    warehouse.view(con, profiles, "hf_profiles")
-    warehouse.view(con, embeddings, "hf_embeddings")
+    embeddings_view = warehouse.view(con, embeddings, "hf_embeddings")
     product_ids, matrix = warehouse.vectors_by_key(
         con,
-        "select product_id, embedding from hf_embeddings where status = 'ok' order by product_id",
+        f"select product_id, embedding from {embeddings_view} "
+        "where status = 'ok' order by product_id",
         None,
         VECTOR_DIMENSION,
     )
     version_row = warehouse.first_row(
         con,
-        "select embedding_model_version from hf_embeddings where status = 'ok' "
+        f"select embedding_model_version from {embeddings_view} where status = 'ok' "
         "group by 1 order by count(*) desc, 1 limit 1",
     )
-    version = version_row[0] if version_row else "none"
-    if this is not None:
-        warehouse.view(con, this, "hf_previous_vectors")
-        sql = """
-            select p.customer_id, p.product_ids, p.weights, p.profile_fingerprint,
-                   coalesce(v.failed_runs, 0) as previous_failed_runs
-            from hf_profiles as p
-            left join hf_previous_vectors as v
-                on v.customer_id = p.customer_id
-                and v.profile_fingerprint = p.profile_fingerprint
-            where v.customer_id is null
-               or (v.status = 'failed' and v.failed_runs < ?)
-            order by p.customer_id
-        """
-        params = [max_runs]
-    else:
-        sql = """
-            select customer_id, product_ids, weights, profile_fingerprint,
-                   0 as previous_failed_runs
-            from hf_profiles order by customer_id
-        """
-        params = None
-    batches = warehouse.stream(con, sql, params, STREAM_BATCH_ROWS)
-    index = {p: i for i, p in enumerate(product_ids)}
+    sql, params = warehouse.pending_records(
+        con,
+        profiles,
+        this,
+        key="customer_id",
+        columns=customer_vectors.INPUT_COLUMNS[:-1],
+        unchanged_when=["p.profile_fingerprint = s.profile_fingerprint"],
+        max_failed_runs=settings.max_failed_runs,
+    )
     return warehouse.as_reader(
         customer_vectors.output_schema(VECTOR_DIMENSION),
         customer_vectors.build_customer_vectors(
-            batches,
-            index,
+            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
+            {p: i for i, p in enumerate(product_ids)},
             matrix,
-            embedding_model_version=version,
+            embedding_model_version=version_row[0] if version_row else "none",
             run=run,
-            policy=policy,
-            batch_size=size,
+            policy=settings.policy,
+            batch_size=settings.batch_size,
         ),
     )
 
@@ -223,9 +214,9 @@ def segment_models_model(
     """int_segment_models: a new fitted model when the refit policy says so."""
     run = warehouse.run_context(con, runs)
     n_sample_max = _int("segment_fit_sample_size", sample_size, 10)
-    warehouse.view(con, vectors, "hf_vectors")
+    vectors_view = warehouse.view(con, vectors, "hf_vectors")
     population = warehouse.first_row(
-        con, "select count(*) from hf_vectors where status = 'ok' and has_vector"
+        con, f"select count(*) from {vectors_view} where status = 'ok' and has_vector"
     )[0]
     current = None
     if this is not None:
@@ -309,47 +300,65 @@ def customer_segments_model(
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
     """int_customers_segmented: label customers with the current segment model."""
-    size = _int("inference_batch_size", batch_size, 1)
-    policy = _policy(max_retries, initial_backoff)
-    max_runs = _int("dead_letter_max_attempts", max_failed_runs, 1)
+    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
     run = warehouse.run_context(con, runs)
-    warehouse.view(con, vectors, "hf_vectors")
-    warehouse.view(con, models, "hf_models")
+    models_view = warehouse.view(con, models, "hf_models")
     row = warehouse.first_row(
         con,
-        "select model_blob, model_checksum from hf_models "
+        f"select model_blob, model_checksum from {models_view} "
         "order by fitted_at desc, segment_model_id desc limit 1",
     )
     model = load_model(row[0], row[1]) if row else None
     model_id = model.segment_model_id if model else segments.UNSEGMENTED_MODEL_ID
-    if this is not None:
-        warehouse.view(con, this, "hf_previous_segments")
-        sql = """
-            select v.customer_id, v.profile_fingerprint, v.vector, v.has_vector,
-                   coalesce(s.failed_runs, 0) as previous_failed_runs
-            from hf_vectors as v
-            left join hf_previous_segments as s
-                on s.customer_id = v.customer_id
-                and s.profile_fingerprint = v.profile_fingerprint
-                and s.segment_model_id = ?
-            where v.status = 'ok'
-              and (s.customer_id is null or (s.status = 'failed' and s.failed_runs < ?))
-            order by v.customer_id
-        """
-        params = [model_id, max_runs]
-    else:
-        sql = """
-            select customer_id, profile_fingerprint, vector, has_vector,
-                   0 as previous_failed_runs
-            from hf_vectors where status = 'ok' order by customer_id
-        """
-        params = None
-    batches = warehouse.stream(con, sql, params, STREAM_BATCH_ROWS)
+    sql, params = warehouse.pending_records(
+        con,
+        vectors,
+        this,
+        key="customer_id",
+        columns=segments.ASSIGN_INPUT_COLUMNS[:-1],
+        unchanged_when=["p.profile_fingerprint = s.profile_fingerprint", "p.segment_model_id = ?"],
+        unchanged_params=[model_id],
+        max_failed_runs=settings.max_failed_runs,
+        where="s.status = 'ok'",
+    )
     return warehouse.as_reader(
         segments.assignment_schema(),
         segments.assign_segments(
-            batches, model, dimension=VECTOR_DIMENSION, run=run, policy=policy, batch_size=size
+            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
+            model,
+            dimension=VECTOR_DIMENSION,
+            run=run,
+            policy=settings.policy,
+            batch_size=settings.batch_size,
         ),
+    )
+
+
+def _load_catalog(
+    con: duckdb.DuckDBPyConnection, embeddings: Any, statistics: Any, affinity: Any
+) -> recommend.Catalog:
+    embeddings_view = warehouse.view(con, embeddings, "hf_embeddings")
+    statistics_view = warehouse.view(con, statistics, "hf_statistics")
+    affinity_view = warehouse.view(con, affinity, "hf_affinity")
+    table = con.sql(
+        f"""
+        select s.product_id, e.embedding, s.n_purchases, s.typical_spend
+        from {statistics_view} as s
+        left join {embeddings_view} as e
+            on e.product_id = s.product_id and e.status = 'ok'
+        order by s.product_id
+        """
+    ).to_arrow_table()
+    product_embeddings, _ = array_to_vectors(table.column("embedding"), VECTOR_DIMENSION)
+    return recommend.build_catalog(
+        table.column("product_id").to_pylist(),
+        product_embeddings,
+        table.column("n_purchases").to_pylist(),
+        table.column("typical_spend").to_pylist(),
+        con.execute(
+            f"select segment_id, product_id, affinity from {affinity_view} "
+            "order by segment_id, product_id"
+        ).fetchall(),
     )
 
 
@@ -369,9 +378,7 @@ def recommendations_model(
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
     """int_recommendations_scored: candidates for customers whose inputs changed."""
-    size = _int("inference_batch_size", batch_size, 1)
-    policy = _policy(max_retries, initial_backoff)
-    max_runs = _int("dead_letter_max_attempts", max_failed_runs, 1)
+    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
     k = _int("recommendation_candidates_per_customer", candidates_per_customer, 1)
     weights = ScoringWeights()
     version = (
@@ -379,64 +386,30 @@ def recommendations_model(
         f"pop={weights.popularity}):k={k}"
     )
     run = warehouse.run_context(con, runs)
-    warehouse.view(con, scoring_inputs, "hf_scoring_inputs")
-    warehouse.view(con, embeddings, "hf_embeddings")
-    warehouse.view(con, statistics, "hf_statistics")
-    warehouse.view(con, affinity, "hf_affinity")
-    catalog_table = con.sql(
-        """
-        select s.product_id, e.embedding, s.n_purchases, s.typical_spend
-        from hf_statistics as s
-        left join hf_embeddings as e
-            on e.product_id = s.product_id and e.status = 'ok'
-        order by s.product_id
-        """
-    ).to_arrow_table()
-    product_embeddings, _ = array_to_vectors(catalog_table.column("embedding"), VECTOR_DIMENSION)
-    affinity_rows = con.execute(
-        "select segment_id, product_id, affinity from hf_affinity order by segment_id, product_id"
-    ).fetchall()
-    catalog = recommend.build_catalog(
-        catalog_table.column("product_id").to_pylist(),
-        product_embeddings,
-        catalog_table.column("n_purchases").to_pylist(),
-        catalog_table.column("typical_spend").to_pylist(),
-        affinity_rows,
+    catalog = _load_catalog(con, embeddings, statistics, affinity)
+    sql, params = warehouse.pending_records(
+        con,
+        scoring_inputs,
+        this,
+        key="customer_id",
+        columns=recommend.INPUT_COLUMNS[:-1],
+        unchanged_when=[
+            "p.scoring_fingerprint = s.scoring_fingerprint",
+            "p.recommender_version = ?",
+        ],
+        unchanged_params=[version],
+        max_failed_runs=settings.max_failed_runs,
     )
-    if this is not None:
-        warehouse.view(con, this, "hf_previous_scores")
-        sql = """
-            select i.customer_id, i.scoring_fingerprint, i.vector, i.segment_id,
-                   i.segment_model_id, i.purchased_product_ids,
-                   coalesce(r.failed_runs, 0) as previous_failed_runs
-            from hf_scoring_inputs as i
-            left join hf_previous_scores as r
-                on r.customer_id = i.customer_id
-                and r.scoring_fingerprint = i.scoring_fingerprint
-                and r.recommender_version = ?
-            where r.customer_id is null
-               or (r.status = 'failed' and r.failed_runs < ?)
-            order by i.customer_id
-        """
-        params = [version, max_runs]
-    else:
-        sql = """
-            select customer_id, scoring_fingerprint, vector, segment_id, segment_model_id,
-                   purchased_product_ids, 0 as previous_failed_runs
-            from hf_scoring_inputs order by customer_id
-        """
-        params = None
-    batches = warehouse.stream(con, sql, params, STREAM_BATCH_ROWS)
     return warehouse.as_reader(
         recommend.output_schema(),
         recommend.score_customers(
-            batches,
+            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
             catalog,
             k=k,
             weights=weights,
             recommender_version=version,
             run=run,
-            policy=policy,
-            batch_size=size,
+            policy=settings.policy,
+            batch_size=settings.batch_size,
         ),
     )

@@ -7,7 +7,7 @@ the result in record batches, so memory holds one batch, not a table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -48,7 +48,9 @@ def run_context(con: duckdb.DuckDBPyConnection, runs: Any) -> RunContext:
     return RunContext(run_id=rows[0][0], run_started_at=rows[0][1])
 
 
-def stream(con: duckdb.DuckDBPyConnection, sql: str, params: list | None, batch_size: int):
+def stream(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | None, batch_size: int
+) -> Iterator[pa.RecordBatch]:
     """Record batches of a query, at most `batch_size` rows each."""
     relation = con.sql(sql, params=params) if params else con.sql(sql)
     yield from relation.to_arrow_reader(batch_size)
@@ -72,9 +74,48 @@ def vectors_by_key(
     return keys, matrix
 
 
+def pending_records(
+    con: duckdb.DuckDBPyConnection,
+    source: Any,
+    previous: str | None,
+    *,
+    key: str,
+    columns: Sequence[str],
+    unchanged_when: Sequence[str],
+    max_failed_runs: int,
+    unchanged_params: Sequence[Any] = (),
+    where: str = "true",
+) -> tuple[str, list]:
+    """(sql, params) selecting the rows of `source` (alias s) a step must process.
+
+    A row is skipped when the step's previous output (`previous`, the model's
+    own table, alias p) has a row with the same key for which every
+    `unchanged_when` condition holds, unless that row failed and has failed in
+    fewer than `max_failed_runs` runs (then it is retried). The output carries
+    `previous_failed_runs`, so the step can count failing runs.
+    """
+    source_view = view(con, source, f"hf_source_{key}")
+    listed = ", ".join(f"s.{c}" for c in columns)
+    if previous is None:
+        sql = (
+            f"select {listed}, 0 as previous_failed_runs from {source_view} as s "
+            f"where {where} order by s.{key}"
+        )
+        return sql, []
+    previous_view = view(con, previous, f"hf_previous_{key}")
+    matched = " and ".join([f"p.{key} = s.{key}", *unchanged_when])
+    sql = (
+        f"select {listed}, coalesce(p.failed_runs, 0) as previous_failed_runs "
+        f"from {source_view} as s left join {previous_view} as p on {matched} "
+        f"where ({where}) and (p.{key} is null or (p.status = 'failed' and p.failed_runs < ?)) "
+        f"order by s.{key}"
+    )
+    return sql, [*unchanged_params, max_failed_runs]
+
+
 def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
     """The first row of a query, or None."""
-    rows = con.execute(sql, params or []).fetchall()
+    rows = con.execute(sql, list(params or [])).fetchall()
     return rows[0] if rows else None
 
 
