@@ -4,6 +4,7 @@
     holdfast import-online-retail PARQUET [--out DIR]
     holdfast run [-- DBT_ARGS...]      lock, then `dbt build` (what cron calls)
     holdfast summary                   rows per table, alerts, where the data is
+    holdfast query "SQL"               run a query on the warehouse, read-only
     holdfast demo                      generate sample batches, run, summarise
 
 Exit codes of `holdfast run`: 0 ok, 1 dbt reported errors or test failures,
@@ -141,6 +142,17 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_query(args: argparse.Namespace) -> int:
+    from holdfast.summary import run_query
+
+    path = duckdb_path(project_dir())
+    if not path.exists():
+        print(f"holdfast query: no warehouse at {path}; run `holdfast run` first", file=sys.stderr)
+        return EXIT_USAGE
+    run_query(path, args.sql, max_rows=args.max_rows)
+    return EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from holdfast.datagen.synthetic import generate_landing
 
@@ -197,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="rows per table, alerts, where the data is")
     summary.set_defaults(handler=_cmd_summary)
+
+    query = commands.add_parser("query", help="run SQL on the warehouse, read-only")
+    query.add_argument("sql")
+    query.add_argument("--max-rows", type=int, default=50)
+    query.set_defaults(handler=_cmd_query)
 
     demo = commands.add_parser("demo", help="generate sample data, run the pipeline, summarise")
     demo.add_argument("--customers", type=int, default=3000)

@@ -33,7 +33,7 @@ join marts.dim_customers c using (customer_id)
 join marts.dim_segments s on s.segment_id = r.segment_id
 join marts.dim_products p using (product_id)
 order by c.customer_id, r.rank
-limit 10;"""
+limit 10"""
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
@@ -54,6 +54,15 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
     return counts
 
 
+def run_query(path: Path, sql: str, max_rows: int = 50) -> None:
+    """Print the result of `sql` on the warehouse at `path`, opened read-only."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.sql(sql).show(max_rows=max_rows)
+    finally:
+        con.close()
+
+
 def print_summary(path: Path) -> None:
     """Print the summary of the warehouse at `path` (opened read-only)."""
     con = duckdb.connect(str(path), read_only=True)
@@ -71,7 +80,7 @@ def print_summary(path: Path) -> None:
             print(f"  [{severity}] {check}: {message}")
         if not alerts:
             print("  none")
-        print(f"\nquery to try:\n  duckdb -readonly {path}\n")
-        print("  " + QUERY_TO_TRY.replace("\n", "\n  "))
+        print("\nquery to try (opens the file read-only):\n")
+        print('  .venv/bin/holdfast query "' + QUERY_TO_TRY.replace("\n", "\n    ") + '"')
     finally:
         con.close()
