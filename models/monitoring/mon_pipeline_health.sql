@@ -1,6 +1,8 @@
 -- One row per dbt run: end-to-end runtime (sum of node times), nodes that
 -- succeeded / failed / warned, and the dead-letter queue as it stands now.
--- The current run appears once its on-run-end hook has recorded it.
+-- A view on purpose: the current run's node results are recorded by the
+-- on-run-end hook, after every model is built; a view shows them at once.
+{{ config(materialized='view') }}
 
 with
 
