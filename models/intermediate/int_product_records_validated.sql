@@ -46,12 +46,7 @@ verdicts as (
             when json_type(record, '$.productId') = 'VARCHAR'
                 then left(record ->> '$.productId', 128)
         end as record_id,
-        {{ list_compact([
-            "file_refusal_reason",
-            "case when file_refusal_reason is null and is_line_undecodable then '$: line is not valid UTF-8' end",
-            "case when file_refusal_reason is null and not is_line_undecodable and trim(raw_line, ' \t') = '' then '$: empty line' end",
-            "case when file_refusal_reason is null and not is_line_undecodable and trim(raw_line, ' \t') <> '' and record is null then '$: not valid JSON' end",
-            "case when record is not null and json_type(record) <> 'OBJECT' then '$: Expected object, received ' || " ~ json_type_label('record', '$') ~ " end",
+        {{ list_compact(line_level_errors() + [
             "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.productId', "'productId'", 'string') ~ " end",
             "case when json_type(record, '$.productId') = 'VARCHAR' and length(trim(record ->> '$.productId')) = 0 then 'productId: String must contain at least 1 character(s)' end",
             "case when json_type(record, '$.productId') = 'VARCHAR' and length(record ->> '$.productId') > 128 then 'productId: String must contain at most 128 character(s)' end",
