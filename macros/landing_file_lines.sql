@@ -69,13 +69,19 @@ files_to_load as (
     {% endif %}
 ),
 
+files_utf8 as (
+    select
+        *,
+        try(decode(content)) as file_text
+    from files_to_load
+),
+
 files_decoded as (
     select
         * exclude (content),
-        try(decode(content)) as file_text,
         -- lossless escaped form, only needed when the bytes are not UTF-8
-        case when try(decode(content)) is null then content::varchar end as file_text_escaped
-    from files_to_load
+        case when file_text is null then content::varchar end as file_text_escaped
+    from files_utf8
 ),
 
 files_split as (

@@ -25,7 +25,6 @@ from holdfast.application.records import (
 from holdfast.application.resilience import RetryPolicy, run_in_batches
 from holdfast.domain.vectors import weighted_mean_rows
 
-STEP = "vectorize_customers"
 INPUT_COLUMNS = (
     "customer_id",
     "product_ids",

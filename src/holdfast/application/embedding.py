@@ -16,7 +16,6 @@ from holdfast.application.records import (
 )
 from holdfast.application.resilience import PermanentError, RetryPolicy, run_in_batches
 
-STEP = "embed_products"
 INPUT_COLUMNS = ("product_id", "product_text", "text_hash", "previous_failed_runs")
 
 

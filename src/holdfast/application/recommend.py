@@ -32,7 +32,6 @@ from holdfast.domain.scoring import (
 )
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID
 
-STEP = "recommend"
 INPUT_COLUMNS = (
     "customer_id",
     "scoring_fingerprint",

@@ -28,8 +28,6 @@ from holdfast.application.resilience import RetryPolicy, run_in_batches
 from holdfast.domain.reduction import Projection, fit_pca
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID
 
-FIT_STEP = "fit_segments"
-ASSIGN_STEP = "assign_segments"
 UNSEGMENTED_MODEL_ID = "none"
 ASSIGN_INPUT_COLUMNS = (
     "customer_id",

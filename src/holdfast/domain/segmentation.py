@@ -13,8 +13,14 @@ def auto_min_cluster_size(n_sample: int) -> int:
     return max(10, round(0.005 * n_sample))
 
 
+# The same order as an SQL expression (parameter: the seed as text), so the
+# warehouse can sample millions of customers without Python touching them.
+SAMPLE_RANK_SQL = "sha256(? || ':' || customer_id)"
+
+
 def sample_rank_key(customer_id: str, seed: int) -> str:
-    """Deterministic pseudo-random order for sampling: sha256(seed:customer_id)."""
+    """Deterministic pseudo-random order for sampling: sha256(seed:customer_id).
+    SAMPLE_RANK_SQL computes the same key in SQL."""
     return hashlib.sha256(f"{seed}:{customer_id}".encode()).hexdigest()
 
 

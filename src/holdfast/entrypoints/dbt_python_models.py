@@ -22,7 +22,12 @@ from holdfast.application import customer_vectors, embedding, recommend, segment
 from holdfast.application.records import array_to_vectors
 from holdfast.application.resilience import RetryPolicy
 from holdfast.domain.scoring import ScoringWeights
-from holdfast.domain.segmentation import FittedModelInfo, auto_min_cluster_size, refit_decision
+from holdfast.domain.segmentation import (
+    SAMPLE_RANK_SQL,
+    FittedModelInfo,
+    auto_min_cluster_size,
+    refit_decision,
+)
 from holdfast.infrastructure import warehouse
 from holdfast.infrastructure.clustering import HdbscanClusterer
 from holdfast.infrastructure.model_store import dump_model, load_model
@@ -240,7 +245,7 @@ def segment_models_model(
     ids, sample = warehouse.vectors_by_key(
         con,
         "select customer_id, vector from hf_vectors where status = 'ok' and has_vector "
-        "order by sha256(? || ':' || customer_id), customer_id limit ?",
+        f"order by {SAMPLE_RANK_SQL}, customer_id limit ?",
         [str(seed_value), n_sample_max],
         VECTOR_DIMENSION,
     )

@@ -26,17 +26,6 @@ def view(con: duckdb.DuckDBPyConnection, relation: Any, name: str) -> str:
     return name
 
 
-def relation_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
-    """Whether `"db"."schema"."table"` (as dbt renders `this`) exists."""
-    parts = [p.strip('"') for p in str(qualified_name).split(".")]
-    schema, table = parts[-2], parts[-1]
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return rows[0][0] > 0
-
-
 def run_context(con: duckdb.DuckDBPyConnection, runs: Any) -> RunContext:
     """This run's id and start time, from the ops_runs model."""
     view(con, runs, "hf_runs")
@@ -117,8 +106,3 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     """The first row of a query, or None."""
     rows = con.execute(sql, list(params or [])).fetchall()
     return rows[0] if rows else None
-
-
-def batches_of(table: pa.Table, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Record batches of an in-memory table."""
-    yield from table.to_batches(max_chunksize=batch_size)
