@@ -2,6 +2,15 @@
 -- number of purchase lines), and a fingerprint of everything their taste
 -- vector depends on (products, weights, and the text and model version of
 -- each product's embedding). The vector is recomputed only when it changes.
+-- Incremental per customer: recomputes customers whose purchases or profile
+-- were refreshed since the last run, and the buyers of products re-embedded
+-- since then.
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    post_hook="{{ delete_customers_missing_from(ref('int_customers_current')) }}",
+) }}
 
 with
 
@@ -17,12 +26,31 @@ int_products_embedded as (
     select * from {{ ref('int_products_embedded') }}
 ),
 
+{% if is_incremental() %}
+customers_to_refresh as (
+    {{ customers_refreshed_since_last_run('int_customers_current') }}
+    union
+    {{ customers_refreshed_since_last_run('int_purchases_deduplicated') }}
+    union
+    select int_purchases_deduplicated.customer_id
+    from int_purchases_deduplicated
+    inner join int_products_embedded
+        on int_purchases_deduplicated.product_id = int_products_embedded.product_id
+    where int_products_embedded.processed_at > (
+        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+    )
+),
+{% endif %}
+
 purchase_lines_per_product as (
     select
         customer_id,
         product_id,
         count(*) as n_lines
     from int_purchases_deduplicated
+    {% if is_incremental() %}
+        where customer_id in (select customers_to_refresh.customer_id from customers_to_refresh)
+    {% endif %}
     group by customer_id, product_id
 ),
 
@@ -58,10 +86,17 @@ final as (
         int_customers_current.customer_id,
         coalesce(profiles.product_ids, []) as product_ids,
         coalesce(profiles.weights, []) as weights,
-        md5(coalesce(profiles.profile_text, '')) as profile_fingerprint
+        md5(coalesce(profiles.profile_text, '')) as profile_fingerprint,
+        {{ run_started_at_utc() }} as refreshed_at
     from int_customers_current
     left join profiles
         on int_customers_current.customer_id = profiles.customer_id
+    {% if is_incremental() %}
+        where
+            int_customers_current.customer_id in (
+                select customers_to_refresh.customer_id from customers_to_refresh
+            )
+    {% endif %}
 )
 
 select * from final
