@@ -28,6 +28,7 @@ from holdfast.domain.segmentation import (
     auto_min_cluster_size,
     refit_decision,
 )
+from holdfast.entrypoints.observed import observed_step
 from holdfast.infrastructure import warehouse
 from holdfast.infrastructure.clustering import HdbscanClusterer
 from holdfast.infrastructure.model_store import dump_model, load_model
@@ -89,6 +90,7 @@ class StepSettings:
         )
 
 
+@observed_step("embed_products")
 def embed_products_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -133,6 +135,7 @@ def embed_products_model(
     )
 
 
+@observed_step("vectorize_customers")
 def customer_vectors_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -202,6 +205,7 @@ SEGMENT_MODEL_SCHEMA = pa.schema(
 )
 
 
+@observed_step("fit_segments")
 def segment_models_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -292,6 +296,7 @@ def segment_models_model(
     )
 
 
+@observed_step("assign_segments")
 def customer_segments_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -367,6 +372,7 @@ def _load_catalog(
     )
 
 
+@observed_step("recommend")
 def recommendations_model(
     con: duckdb.DuckDBPyConnection,
     *,
