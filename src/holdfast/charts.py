@@ -88,7 +88,7 @@ def bar_chart(
     if not values:
         return empty_chart(name, title)
     tops = [*values, threshold or 0, *[(b[1] if b else 0) for b in (bands or [])]]
-    y_max = max(max(tops), 1e-9) * 1.1
+    y_max = (max(tops) or 1.0) * 1.1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / len(values)
     bar_w = max(step * 0.7, 1.0)
@@ -140,7 +140,7 @@ def line_chart(
     points = [v for values in series.values() for v in values if v is not None]
     if not points or not x_labels:
         return empty_chart(name, title)
-    y_max = max([*points, *[t for t, _ in thresholds], 1e-9]) * 1.1
+    y_max = (max([*points, *[t for t, _ in thresholds]]) or 1.0) * 1.1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(x_labels) - 1, 1)
     body: list[str] = []

@@ -165,7 +165,8 @@ def _key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
         (p["psi"] for p in reversed(data.psi) if p["distribution"] == "confidence"), None
     )
     latest_run = data.runs[-1] if data.runs else {}
-    last_batch = data.batches[-1] if data.batches else {}
+    customers = [b for b in data.batches if b["source"] == "customers"]
+    last_batch = customers[-1] if customers else {}
     return [
         ("runs", "Runs recorded", _num(len(data.runs))),
         ("batches", "Batches delivered", _num(len(data.batches))),
@@ -179,7 +180,7 @@ def _key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
         ("dead-letters", "Dead-letter queue", _num(latest_run.get("dead_letter_queue_size"))),
         (
             "last-batch-error-rate",
-            "Error rate, last batch",
+            "Error rate, last customer batch",
             "–"
             if last_batch.get("error_rate") is None
             else f"{100 * last_batch['error_rate']:.1f}%",
@@ -223,8 +224,7 @@ def _charts(data: ReportData, t: Thresholds) -> list[str]:
     out.append(
         charts.bar_chart(
             "batch-volumes",
-            "Customer lines per batch (green: expected band, median of the previous 5 ± "
-            f"{100 * t.record_count_tolerance:.0f}%)",
+            f"Customer lines per batch (green: expected ± {100 * t.record_count_tolerance:.0f}%)",
             labels,
             [float(b["rows_in"] or 0) for b in customers],
             bands=bands,
