@@ -15,7 +15,11 @@
 with
 
 fct_recommendations as (
-    select customer_id, product_id, confidence from {{ ref('fct_recommendations') }}
+    select
+        customer_id,
+        product_id,
+        confidence
+    from {{ ref('fct_recommendations') }}
 ),
 
 fct_customer_segments as (

@@ -42,16 +42,32 @@ file_times as (
     group by batch_id
 ),
 
+purchase_times as (
+    select
+        batch_id,
+        struct_extract(unnest(purchases), 'purchased_at') as purchased_at
+    from int_customer_records_validated
+    where is_valid
+),
+
 record_times as (
     select
         'customers' as source,
-        batch_id,
-        max(
-            greatest(created_at, list_max([p.purchased_at for p in purchases]))
+        created_times.batch_id,
+        greatest(
+            created_times.newest_created_at, max(purchase_times.purchased_at)
         ) as newest_record_at
-    from int_customer_records_validated
-    where is_valid
-    group by batch_id
+    from (
+        select
+            batch_id,
+            max(created_at) as newest_created_at
+        from int_customer_records_validated
+        where is_valid
+        group by batch_id
+    ) as created_times
+    left join purchase_times
+        on created_times.batch_id = purchase_times.batch_id
+    group by created_times.batch_id, created_times.newest_created_at
 ),
 
 batches_in_order as (

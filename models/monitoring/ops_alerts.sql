@@ -168,9 +168,10 @@ model_breaches as (
         null as batch_id,
         case
             when metric = 'error_rate'
-                then 'Step ' || step || ' failed on ' || printf('%.1f', 100 * metric_value)
-                || '% of its records in run ' || run_id || ' (warning above '
-                || printf('%.1f', 100 * warning_threshold) || '%)'
+                then
+                    'Step ' || step || ' failed on ' || printf('%.1f', 100 * metric_value)
+                    || '% of its records in run ' || run_id || ' (warning above '
+                    || printf('%.1f', 100 * warning_threshold) || '%)'
             else
                 replace(metric, '_', ' ') || ' ' || printf('%.3f', metric_value)
                 || ' against the previous run (warning above ' || warning_threshold
