@@ -32,6 +32,7 @@ from holdfast.domain.segmentation import (
     auto_min_cluster_size,
     refit_decision,
 )
+from holdfast.entrypoints.observed import observed_step
 from holdfast.infrastructure import warehouse
 from holdfast.infrastructure.clustering import HdbscanClusterer
 from holdfast.infrastructure.model_store import dump_model, load_model
@@ -93,6 +94,7 @@ class StepSettings:
         )
 
 
+@observed_step("embed_products")
 def embed_products_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -137,6 +139,7 @@ def embed_products_model(
     )
 
 
+@observed_step("vectorize_customers")
 def customer_vectors_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -206,6 +209,7 @@ SEGMENT_MODEL_SCHEMA = pa.schema(
 )
 
 
+@observed_step("fit_segments")
 def segment_models_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -296,6 +300,7 @@ def segment_models_model(
     )
 
 
+@observed_step("assign_segments")
 def customer_segments_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -503,6 +508,7 @@ def scoring_weights(
     )
 
 
+@observed_step("recommend")
 def recommendations_model(
     con: duckdb.DuckDBPyConnection,
     *,
