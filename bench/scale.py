@@ -106,7 +106,11 @@ def generate(landing: Path, customers: int, seed: int) -> dict:
     base = generate_landing(landing, customers=customers, products=CATALOG_SIZE, seed=seed)
     extra_dir = landing.parent / "increment"
     increment = generate_landing(
-        extra_dir, customers=max(1, customers // 100), products=CATALOG_SIZE, seed=seed + 1, batches=1
+        extra_dir,
+        customers=max(1, customers // 100),
+        products=CATALOG_SIZE,
+        seed=seed + 1,
+        batches=1,
     )
     return {
         "customers": customers,
@@ -138,15 +142,16 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
         "--vars",
         json.dumps({"landing_dir": str(landing)}),
     ]
-    log = open(workdir / f"dbt-{name}.out", "w")
     started = time.time()
-    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    sampler = TreeSampler(process.pid)
-    sampler.start()
-    returncode = process.wait()
-    sampler.stop()
+    with open(workdir / f"dbt-{name}.out", "w") as log:
+        process = subprocess.Popen(
+            command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        sampler = TreeSampler(process.pid)
+        sampler.start()
+        returncode = process.wait()
+        sampler.stop()
     wall = time.time() - started
-    log.close()
     results = json.loads((target / "run_results.json").read_text())["results"]
     nodes = {}
     for result in results:

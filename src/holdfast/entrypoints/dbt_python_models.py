@@ -366,6 +366,7 @@ RECOMMENDER_MODEL_SCHEMA = pa.schema(
 )
 
 
+@observed_step("fit_recommender")
 def recommender_models_model(
     con: duckdb.DuckDBPyConnection,
     *,
