@@ -373,3 +373,10 @@ def test_row_max_normalize_divides_each_row_by_its_maximum(seed):
 def test_row_max_normalize_of_an_empty_matrix_is_empty():
     got = row_max_normalize(sparse.csr_matrix((3, 4)))
     assert got.shape == (3, 4) and got.nnz == 0
+
+
+def test_semantic_neighbour_ties_beyond_the_partition_width_go_to_the_lower_index():
+    embeddings = np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (1000, 1))
+    neighbours = semantic_neighbours(embeddings, np.ones(1000, dtype=bool), 3)
+    assert neighbours[0].indices.tolist() == [1, 2, 3]
+    assert neighbours[999].indices.tolist() == [0, 1, 2]

@@ -549,8 +549,9 @@ def test_assign_segments_gives_the_same_labels_in_any_batch_shape(run_context, f
 
 # A hand-made catalog (given out of id order). Texts are one-hot except: "p-n" (never bought)
 # is about the same thing as "p-a"; "p-e" and "p-f" share a little; "p-x" has no embedding
-# (its vector, a copy of p-a's, must be ignored).
-REC_DIM = 10
+# (its vector, a copy of p-a's, must be ignored). "p-h" and "p-i" are twins: same counts,
+# same buyers, so they tie on every signal.
+REC_DIM = 12
 
 
 def _axis(*parts: tuple[int, float]) -> np.ndarray:
@@ -560,7 +561,7 @@ def _axis(*parts: tuple[int, float]) -> np.ndarray:
     return unit(v).astype(np.float32)
 
 
-REC_IDS = ["p-g", "p-n", "p-b", "p-x", "p-d", "p-a", "p-f", "p-c", "p-e"]
+REC_IDS = ["p-g", "p-n", "p-i", "p-b", "p-x", "p-d", "p-a", "p-h", "p-f", "p-j", "p-c", "p-e"]
 REC_EMB = {
     "p-a": _axis((0, 1.0)),
     "p-b": _axis((1, 1.0)),
@@ -571,14 +572,18 @@ REC_EMB = {
     "p-g": _axis((6, 1.0)),
     "p-n": _axis((0, 3.0), (7, 1.0)),
     "p-x": _axis((0, 1.0)),
+    "p-h": _axis((9, 1.0)),
+    "p-i": _axis((10, 1.0)),
+    "p-j": _axis((11, 1.0)),
 }
 REC_HAS_EMB = {p: p != "p-x" for p in REC_IDS}
 REC_COUNT = {
-    "p-a": 10, "p-b": 8, "p-c": 4, "p-d": 50, "p-e": 3, "p-f": 3, "p-g": 2, "p-n": 0, "p-x": 1
+    "p-a": 10, "p-b": 8, "p-c": 4, "p-d": 50, "p-e": 3, "p-f": 3, "p-g": 2, "p-n": 0, "p-x": 1,
+    "p-h": 5, "p-i": 5, "p-j": 6,
 }  # fmt: skip
 REC_SPEND = {
     "p-a": 12.5, "p-b": 7.25, "p-c": 30.0, "p-d": 3.99, "p-e": 45.0, "p-f": 18.0, "p-g": 9.5,
-    "p-n": 60.0, "p-x": 11.0,
+    "p-n": 60.0, "p-x": 11.0, "p-h": 20.0, "p-i": 21.0, "p-j": 5.0,
 }  # fmt: skip
 # the customers the recommender is fitted on: (history, segment)
 REC_SAMPLE = (
@@ -589,7 +594,10 @@ REC_SAMPLE = (
     + [(["p-g", "p-d", "gone-product"], 1)]
     + [(["p-a", "p-e"], NOISE_SEGMENT_ID)]
     + [(None, 0)]
+    + [(["p-a"], 2)]  # a segment that bought fewer products than the pool size
+    + [(["p-h", "p-i", "p-j"], 3)] * 2
 )
+REC_SEGMENTS = {s for _, s in REC_SAMPLE if s is not None and s != NOISE_SEGMENT_ID}
 REC_SETTINGS = recommend.FitSettings(copurchase_neighbours=5, semantic_neighbours=3, pool_size=2)
 REC_WEIGHTS = ScoringWeights(0.5, 0.2, 0.15, 0.15)
 
@@ -609,11 +617,16 @@ def fit(ids=REC_IDS, **changes) -> recommend.RecommenderModel:
     return recommend.fit_recommender(list(ids), **inputs)
 
 
+def group_of(segment):
+    """The affinity group of a customer's segment: None (everyone) for noise, missing
+    and unknown segments."""
+    return segment if segment in REC_SEGMENTS else None
+
+
 def sample_group(segment) -> list[list[str]]:
     """The sample histories a segment's affinity counts: its own customers, or everyone
     for noise, missing and unknown segments."""
-    fitted = {s for _, s in REC_SAMPLE if s is not None and s != NOISE_SEGMENT_ID}
-    if segment is None or segment not in fitted:
+    if group_of(segment) is None:
         return [h or [] for h, _ in REC_SAMPLE]
     return [h or [] for h, s in REC_SAMPLE if s == segment]
 
@@ -703,7 +716,7 @@ def test_fit_recommender_orders_products_by_id_and_keeps_their_attributes_aligne
     for i, p in enumerate(model.product_ids):
         assert model.typical_spend[i] == REC_SPEND[p]
         assert model.popularity[i] == pytest.approx(ref_popularity(p), abs=1e-6)
-        for segment in (None, 0, 1):
+        for segment in (None, *REC_SEGMENTS):
             row = model.segment_row[NOISE_SEGMENT_ID if segment is None else segment]
             assert model.affinity[row, i] == pytest.approx(ref_affinity(segment, p), abs=1e-6)
 
@@ -747,11 +760,12 @@ def test_fit_recommender_semantic_lists_are_clipped_cosines_between_embedded_pro
 
 def test_recommender_rows_for_noise_none_and_unknown_segments_are_the_population_row():
     model = fit()
-    rows = model.rows_for_segments([0, NOISE_SEGMENT_ID, None, 42, 1])
+    assert set(model.segment_row) == {NOISE_SEGMENT_ID, *REC_SEGMENTS}
+    assert len(set(model.segment_row.values())) == len(model.segment_row)
+    rows = model.rows_for_segments([0, NOISE_SEGMENT_ID, None, 42, 1, 2])
     population = model.segment_row[NOISE_SEGMENT_ID]
     assert rows.tolist() == [model.segment_row[0], population, population, population,
-                             model.segment_row[1]]  # fmt: skip
-    assert len({model.segment_row[s] for s in (NOISE_SEGMENT_ID, 0, 1)}) == 3
+                             model.segment_row[1], model.segment_row[2]]  # fmt: skip
 
 
 def test_copurchase_neighbours_drive_the_candidates_before_unrelated_popular_products(
@@ -828,7 +842,7 @@ def test_noise_missing_and_unknown_segments_score_with_the_population_row(run_co
     assert lists["noise"] == lists["none"] == lists["unknown"]
     assert lists["seg0"] != lists["noise"]
     for customer_id, segment, _ in rows:
-        group = segment if segment in (0, 1) else None
+        group = group_of(segment)
         assert {c["product_id"] for c in lists[customer_id]} >= ref_pool(group) - set(history)
         for c in lists[customer_id]:
             expected = ref_affinity(group, c["product_id"])
@@ -844,7 +858,7 @@ def test_confidence_is_the_blend_of_the_reported_signals_and_value_is_confidence
     checked = 0
     for customer_id, candidates in candidates_of(out).items():
         segment = segments[customer_id]
-        group = segment if segment in (0, 1) else None
+        group = group_of(segment)
         for c in candidates:
             signals = [c["copurchase"], c["similarity"], c["segment_affinity"], c["popularity"]]
             assert all(0.0 <= s <= 1.0 for s in signals)
@@ -872,6 +886,18 @@ def test_candidates_are_the_best_k_ranked_by_confidence_then_product_id(run_cont
         assert len(set(keys)) == len(keys)
         assert [c["candidate_rank"] for c in candidates] == list(range(1, len(keys) + 1))
         assert few[customer_id] == candidates[:3]
+
+
+def test_candidates_with_equal_confidence_are_ranked_by_product_id(run_context, fast_policy):
+    rows = [("twin-buyer", 3, ["p-j"]), ("twin-buyer-noise", None, ["p-j"])]
+    out = recommend_table([rec_batch(rows)], run_context, fast_policy, k=20)
+    for candidates in candidates_of(out).values():
+        chosen = [c["product_id"] for c in candidates]
+        twins = {c["product_id"]: c for c in candidates if c["product_id"] in ("p-h", "p-i")}
+        assert set(twins) == {"p-h", "p-i"}
+        signals = ("confidence", "copurchase", "similarity", "segment_affinity", "popularity")
+        assert [twins["p-h"][s] for s in signals] == [twins["p-i"][s] for s in signals]
+        assert chosen.index("p-i") == chosen.index("p-h") + 1
 
 
 def test_candidates_are_identical_for_any_batch_split(run_context, fast_policy):
@@ -907,6 +933,7 @@ def test_a_customer_with_no_known_purchases_gets_popular_products_from_the_pool(
         ("empty-history", NOISE_SEGMENT_ID, []),
         ("only-gone-products", 42, ["gone-product", "another-gone-one"]),
         ("seg1-no-history", 1, []),
+        ("seg2-no-history", 2, []),
     ]
     out = recommend_table([rec_batch(rows)], run_context, fast_policy, k=20)
     lists = candidates_of(out)
@@ -916,7 +943,7 @@ def test_a_customer_with_no_known_purchases_gets_popular_products_from_the_pool(
         chosen = [c["product_id"] for c in candidates]
         assert chosen, customer_id
         assert best_seller in chosen
-        assert set(chosen) == ref_pool(segment if segment in (0, 1) else None)
+        assert set(chosen) == ref_pool(group_of(segment))
         for c in candidates:
             assert c["copurchase"] == 0.0 and c["similarity"] == 0.0
     assert lists["no-history"] == lists["empty-history"] == lists["only-gone-products"]
@@ -1019,3 +1046,41 @@ def test_a_customer_that_cannot_be_scored_fails_alone_with_no_candidates(run_con
     candidates = out.column("candidates").to_pylist()
     assert candidates[1] is None
     assert [candidates[0], candidates[2]] == healthy.column("candidates").to_pylist()
+
+
+def test_neighbour_signals_are_scaled_against_candidates_not_bought_products():
+    # a and b are always bought together; c only once with a
+    histories = [["a", "b"]] * 5 + [["a", "c"]]
+    model = recommend.fit_recommender(
+        ["a", "b", "c"],
+        np.eye(3, dtype=np.float32),
+        np.zeros(3, dtype=bool),
+        [6, 5, 1],
+        [1.0, 1.0, 1.0],
+        histories,
+        [None] * len(histories),
+        recommend.FitSettings(copurchase_neighbours=5, semantic_neighbours=0, pool_size=1),
+    )
+    (scored,) = recommend.score_histories(model, [["a", "b"]], [None], 5, ScoringWeights())
+    by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
+    assert by_item[model.product_ids.index("c")] == pytest.approx(1.0)
+
+
+def test_model_fingerprint_changes_when_segments_are_relabelled():
+    histories = [["a", "b"], ["b", "c"], ["a", "c"]]
+    settings = recommend.FitSettings(copurchase_neighbours=2, semantic_neighbours=0, pool_size=2)
+
+    def fit(labels):
+        return recommend.fit_recommender(
+            ["a", "b", "c"],
+            np.eye(3, dtype=np.float32),
+            np.zeros(3, dtype=bool),
+            [2, 2, 2],
+            [1.0, 1.0, 1.0],
+            histories,
+            labels,
+            settings,
+        )
+
+    assert fit([3, 3, -1]).model_id == fit([3, 3, -1]).model_id
+    assert fit([3, 3, -1]).model_id != fit([4, 4, -1]).model_id

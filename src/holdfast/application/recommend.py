@@ -226,6 +226,7 @@ def model_fingerprint(model: RecommenderModel) -> str:
     for matrix in (model.copurchase, model.semantic, model.pools):
         for part in (matrix.indptr, matrix.indices, matrix.data):
             digest.update(np.ascontiguousarray(part).tobytes())
+    digest.update(json.dumps(sorted(model.segment_row.items())).encode())
     digest.update(json.dumps(model.settings, sort_keys=True).encode())
     return "rec-" + digest.hexdigest()[:16]
 
@@ -256,6 +257,27 @@ class _Scored:
     affinity: np.ndarray
 
 
+def _without(history: sparse.csr_matrix):
+    """A function dropping, from a (customers x items) matrix, the entries of
+    products the customer already bought, so signals are scaled against
+    candidates only."""
+    n_items = history.shape[1]
+    rows = np.repeat(np.arange(history.shape[0], dtype=np.int64), np.diff(history.indptr))
+    bought_keys = np.sort(rows * n_items + history.indices)
+
+    def drop(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+        matrix = sparse.csr_matrix(matrix)
+        own_rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+        keys = own_rows * n_items + matrix.indices
+        at = np.minimum(np.searchsorted(bought_keys, keys), max(bought_keys.size - 1, 0))
+        bought = (bought_keys[at] == keys) if bought_keys.size else np.zeros(keys.size, bool)
+        matrix.data = np.where(bought, 0.0, matrix.data)
+        matrix.eliminate_zeros()
+        return matrix
+
+    return drop
+
+
 def score_histories(
     model: RecommenderModel,
     histories: Sequence[Sequence[str] | None],
@@ -266,8 +288,9 @@ def score_histories(
     """The best `k` candidates of each customer (vectorised over the batch)."""
     n_items = len(model.product_ids)
     history = history_matrix(histories, model.index, n_items)
-    copurchase = row_max_normalize(history @ model.copurchase)
-    semantic = row_max_normalize(history @ model.semantic)
+    not_bought = _without(history)
+    copurchase = row_max_normalize(not_bought(history @ model.copurchase))
+    semantic = row_max_normalize(not_bought(history @ model.semantic))
     rows_of_group = model.rows_for_segments(segment_ids)
     # candidates: neighbours of the history plus the segment's pool. One
     # complex matrix carries both neighbour signals through the union

@@ -82,9 +82,9 @@ def copurchase_neighbours(history: sparse.csr_matrix, k: int) -> sparse.csr_matr
     """Top-k co-purchase cosine neighbours per item from a (customers x items)
     history (any positive value counts as bought)."""
     bought = sparse.csr_matrix(history, dtype=np.float32, copy=True)
-    bought.data[:] = 1.0
     bought.sum_duplicates()
-    bought.data[:] = 1.0
+    bought.data = (bought.data > 0).astype(np.float32)
+    bought.eliminate_zeros()
     buyers = np.asarray(bought.sum(axis=0)).ravel()
     together = (bought.T @ bought).tocsr()
     together.setdiag(0)
@@ -109,23 +109,24 @@ def semantic_neighbours(
     if k == 0:
         return sparse.csr_matrix((n, n), dtype=np.float32)
     pool = embeddings[usable]
-    width = min(k + 8, usable.size)  # a margin for ties at the k-th place
     rows_out, cols_out, values_out = [], [], []
     for start in range(0, usable.size, block_rows):
         block = usable[start : start + block_rows]
-        scores = embeddings[block] @ pool.T
+        scores = np.round(np.clip(embeddings[block] @ pool.T, 0.0, 1.0), 6)
         scores[np.arange(block.size), np.arange(start, start + block.size)] = -1.0
-        part = np.argpartition(-scores, width - 1, axis=1)[:, :width]
-        values = np.round(np.clip(np.take_along_axis(scores, part, axis=1), 0.0, 1.0), 6)
-        rows = np.repeat(np.arange(block.size), width)
-        order = np.lexsort((part.ravel(), -values.ravel(), rows))
-        rank = np.tile(np.arange(width), block.size)
-        chosen = order[rank < k]
-        keep = values.ravel()[chosen] > 0
-        chosen = chosen[keep]
-        rows_out.append(block[rows[chosen]])
-        cols_out.append(usable[part.ravel()[chosen]])
-        values_out.append(values.ravel()[chosen])
+        # every entry at least as good as the row's k-th best, then an exact
+        # ordering (value desc, index asc) of those few
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+        rows, cols = np.nonzero((scores >= kth) & (scores > 0))
+        values = scores[rows, cols]
+        order = np.lexsort((cols, -values, rows))
+        rows, cols, values = rows[order], cols[order], values[order]
+        first = np.searchsorted(rows, np.arange(block.size))
+        rank = np.arange(rows.size) - first[rows]
+        keep = rank < k
+        rows_out.append(block[rows[keep]])
+        cols_out.append(usable[cols[keep]])
+        values_out.append(values[keep])
     return sparse.csr_matrix(
         (
             np.concatenate(values_out).astype(np.float32),
