@@ -39,6 +39,9 @@ from holdfast.infrastructure.model_store import dump_model, load_model
 
 VECTOR_DIMENSION = 384
 STREAM_BATCH_ROWS = 8192
+# the language model is ~100x slower per row: smaller batches, so progress
+# lines come every few seconds
+EMBED_STREAM_ROWS = 1024
 
 
 def _int(name: str, value: Any, minimum: int = 0) -> int:
@@ -130,7 +133,7 @@ def embed_products_model(
     return warehouse.as_reader(
         schema,
         embedding.embed_products(
-            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
+            warehouse.stream(con, sql, params, EMBED_STREAM_ROWS),
             encoder,
             run=run,
             policy=settings.policy,
