@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ class RecommenderModel:
     n_sample: int
     settings: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def index(self) -> dict[str, int]:
         return {p: i for i, p in enumerate(self.product_ids)}
 
