@@ -12,6 +12,7 @@ from holdfast.evaluation.baselines import (
     popularity_scores,
     recommend_top_k,
     segment_popularity_scores,
+    top_candidates,
 )
 
 PRODUCTS = ["p1", "p2", "p3", "p4"]
@@ -88,3 +89,13 @@ def test_segment_popularity_uses_the_segment_and_falls_back_to_global_for_noise(
     assert recs["d"] == ["p1"]
     with pytest.raises(ValueError, match="one segment per customer"):
         segment_popularity_scores(data, [0])
+
+
+def test_top_candidates_carry_their_scores_and_obey_the_rules():
+    data = interactions()
+    scores = popularity_scores(data)
+    in_stock = np.array([True, True, True, False])
+    rows = top_candidates(scores, data, in_stock, 2)
+    assert ("a", "p3", 2.0) in rows
+    assert all(p != "p4" for _, p, _ in rows)
+    assert [r for r in rows if r[0] == "d"] == [("d", "p1", 3.0), ("d", "p2", 2.0)]

@@ -21,6 +21,7 @@ def test_metrics_count_hits_recall_and_ndcg_per_evaluated_customer():
     m = ranking_metrics(recommended, truth, k=2, n_recommendable=10)
     assert m.n_customers == 2  # c bought nothing new: not evaluated
     assert m.hit_rate == pytest.approx(0.5)
+    assert m.precision == pytest.approx((1 / 2 + 0) / 2)
     assert m.recall == pytest.approx((1 / 2 + 0) / 2)
     ideal_a = 1 + 1 / math.log2(3)
     assert m.ndcg == pytest.approx((1 / math.log2(3)) / ideal_a / 2)

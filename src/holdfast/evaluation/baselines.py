@@ -105,3 +105,18 @@ def recommend_top_k(
     for i, customer in enumerate(interactions.customer_ids):
         result[customer] = [interactions.product_ids[j] for j in picked[i] if j >= 0]
     return result
+
+
+def top_candidates(
+    scores: np.ndarray, interactions: Interactions, in_stock: np.ndarray, n: int
+) -> list[tuple[str, str, float]]:
+    """(customer, product, score) of each customer's n best products under the rules:
+    the candidate list a calibration table is made of."""
+    excluded = (interactions.matrix > 0) | ~np.asarray(in_stock, dtype=bool)[None, :]
+    picked = top_k(np.asarray(scores, dtype=np.float64), n, excluded)
+    return [
+        (customer, interactions.product_ids[j], float(scores[i, j]))
+        for i, customer in enumerate(interactions.customer_ids)
+        for j in picked[i]
+        if j >= 0
+    ]

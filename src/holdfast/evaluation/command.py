@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from holdfast.evaluation.blend import BlendWeights
 from holdfast.evaluation.harness import EvaluationSettings, evaluate, format_report
 from holdfast.evaluation.split import SPLITS, Split
 
@@ -35,11 +37,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calibration-min-hit-rate",
         type=float,
-        default=0.02,
-        help="hit rate a confidence bucket must reach to be recommended (sets min_confidence)",
+        default=None,
+        help="hit rate a confidence bucket must reach to be recommended (sets "
+        "min_confidence); default: precision@k of the popularity baseline",
+    )
+    parser.add_argument(
+        "--blend-weights",
+        default="1.0,0.5,0.9,0.0",
+        help="prototype blend: item_knn,embedding_knn,recent_popularity,popularity",
     )
     parser.add_argument("--baselines-only", action="store_true", help="skip the dbt build")
     parser.add_argument("--workdir", help="keep the train files and warehouse here")
+    parser.add_argument(
+        "--reuse-build",
+        action="store_true",
+        help="with --workdir: score the warehouse a previous run built there (same split "
+        "and vars) instead of building again",
+    )
     parser.add_argument("--out", help="also write the report as JSON to this file")
 
 
@@ -58,6 +72,17 @@ def parse_vars(text: str) -> dict[str, Any]:
     return value
 
 
+def parse_blend_weights(text: str) -> BlendWeights:
+    """Four comma-separated non-negative numbers."""
+    try:
+        parts = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--blend-weights must be four numbers, got {text!r}") from None
+    if len(parts) != 4 or not all(math.isfinite(x) for x in parts):
+        raise ValueError(f"--blend-weights must be four finite numbers, got {text!r}")
+    return BlendWeights(*parts)
+
+
 def settings_from(args: argparse.Namespace) -> EvaluationSettings:
     """Checked settings from the parsed arguments (ValueError on bad input)."""
     base = SPLITS[args.split]
@@ -67,8 +92,11 @@ def settings_from(args: argparse.Namespace) -> EvaluationSettings:
         raise ValueError("--k must be >= 1")
     if args.knn_neighbours < 0:
         raise ValueError("--knn-neighbours must be >= 0")
-    if not 0.0 <= args.calibration_min_hit_rate <= 1.0:
+    bar = args.calibration_min_hit_rate
+    if bar is not None and not 0.0 <= bar <= 1.0:
         raise ValueError("--calibration-min-hit-rate must be in 0..1")
+    if args.reuse_build and not args.workdir:
+        raise ValueError("--reuse-build needs --workdir")
     return EvaluationSettings(
         split=Split(
             base.name if (cutoff, horizon) == (base.cutoff, base.horizon_days) else "custom",
@@ -80,6 +108,8 @@ def settings_from(args: argparse.Namespace) -> EvaluationSettings:
         dbt_vars=parse_vars(args.vars),
         calibration_min_hit_rate=args.calibration_min_hit_rate,
         run_pipeline=not args.baselines_only,
+        reuse_build=args.reuse_build,
+        blend_weights=parse_blend_weights(args.blend_weights),
     )
 
 

@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from holdfast.evaluation import baselines, metrics, pipeline
+from holdfast.evaluation import baselines, blend, metrics, pipeline
 from holdfast.evaluation.split import Split, SplitData, prepare_split
 
 CALIBRATION_EDGES = tuple(round(x * 0.05, 2) for x in range(21))
+CALIBRATION_CANDIDATES = 30  # per customer, as many as the pipeline's scorer proposes
 
 
 @dataclass
@@ -33,8 +34,11 @@ class EvaluationSettings:
     k: int = 10
     knn_neighbours: int = 100
     dbt_vars: dict[str, Any] = field(default_factory=dict)
-    calibration_min_hit_rate: float = 0.02
+    # None: the precision@k of the global-popularity list on the same split
+    calibration_min_hit_rate: float | None = None
     run_pipeline: bool = True
+    reuse_build: bool = False  # use the warehouse a previous run left in the work folder
+    blend_weights: blend.BlendWeights = field(default_factory=blend.BlendWeights)
 
 
 def evaluate(
@@ -140,11 +144,20 @@ def _evaluate_pipeline(
     work: Path,
     log: Callable[[str], None],
 ) -> None:
-    log("building the pipeline on the train files (dbt build)...")
     built = time.monotonic()
-    db_path = pipeline.build(
-        project, data.landing_dir, work, settings.dbt_vars, dbt_executable=dbt_executable, env=env
-    )
+    db_path = work / pipeline.WAREHOUSE_FILE
+    if settings.reuse_build and db_path.exists():
+        log(f"scoring the warehouse already built at {db_path}")
+    else:
+        log("building the pipeline on the train files (dbt build)...")
+        db_path = pipeline.build(
+            project,
+            data.landing_dir,
+            work,
+            settings.dbt_vars,
+            dbt_executable=dbt_executable,
+            env=env,
+        )
     output = pipeline.read_output(db_path)
     build_seconds = round(time.monotonic() - built, 1)
     segments = [output.segment_of.get(c, -1) for c in interactions.customer_ids]
@@ -163,22 +176,32 @@ def _evaluate_pipeline(
     score(
         "holdfast", output.recommendations, dbt_vars=settings.dbt_vars, build_seconds=build_seconds
     )
-    buckets = metrics.calibration_table(output.candidates, truth, CALIBRATION_EDGES)
-    report["calibration"] = [
-        {
-            "confidence_from": b.lower,
-            "confidence_to": b.upper,
-            "candidates": b.n_candidates,
-            "hits": b.n_hits,
-            "hit_rate": None if b.hit_rate is None else round(b.hit_rate, 4),
-        }
-        for b in buckets
-        if b.n_candidates
-    ]
-    report["suggested_min_confidence"] = metrics.threshold_from_calibration(
-        buckets, min_hit_rate=settings.calibration_min_hit_rate
+    column = {p: j for j, p in enumerate(interactions.product_ids)}
+    recent = np.zeros(len(column))
+    for _, product in data.recent_pairs:
+        if product in column:
+            recent[column[product]] += 1
+    blended = blend.blend_scores(
+        interactions,
+        pipeline.read_embeddings(db_path, interactions.product_ids),
+        recent,
+        settings.blend_weights,
+        knn_neighbours=settings.knn_neighbours,
     )
-    report["calibration_min_hit_rate"] = settings.calibration_min_hit_rate
+    score(
+        "prototype_blend",
+        baselines.recommend_top_k(blended, interactions, in_stock, settings.k),
+        weights=settings.blend_weights.normalised(),
+    )
+    report["calibration"] = {
+        "holdfast": _calibration(output.candidates, truth, settings, report),
+        "prototype_blend": _calibration(
+            baselines.top_candidates(blended, interactions, in_stock, CALIBRATION_CANDIDATES),
+            truth,
+            settings,
+            report,
+        ),
+    }
     methods = report["methods"]
     popularity = methods["popularity"]["hit_rate_at_k"]
     report["target"] = {
@@ -188,6 +211,36 @@ def _evaluate_pipeline(
         "holdfast_minus_item_knn": round(
             methods["holdfast"]["hit_rate_at_k"] - methods["item_knn"]["hit_rate_at_k"], 4
         ),
+    }
+
+
+def _calibration(
+    candidates: list[tuple[str, str, float]],
+    truth: dict[str, set[str]],
+    settings: EvaluationSettings,
+    report: dict[str, Any],
+) -> dict[str, Any]:
+    """Observed hit rate per confidence bucket, and the min_confidence it suggests:
+    the lowest confidence from which every bucket up beats the bar (by default the
+    precision@k of recommending the best sellers)."""
+    buckets = metrics.calibration_table(candidates, truth, CALIBRATION_EDGES)
+    bar = settings.calibration_min_hit_rate
+    if bar is None:
+        bar = report["methods"]["popularity"]["precision_at_k"]
+    return {
+        "buckets": [
+            {
+                "confidence_from": b.lower,
+                "confidence_to": b.upper,
+                "candidates": b.n_candidates,
+                "hits": b.n_hits,
+                "hit_rate": round(b.n_hits / b.n_candidates, 4),
+            }
+            for b in buckets
+            if b.n_candidates
+        ],
+        "min_hit_rate": bar,
+        "suggested_min_confidence": metrics.threshold_from_calibration(buckets, min_hit_rate=bar),
     }
 
 
@@ -202,28 +255,35 @@ def format_report(report: dict[str, Any]) -> str:
         f"something new; {report['in_stock_products']} of {report['catalog_products']} "
         "products in stock.",
         "",
-        f"| method | hit rate@{k} | recall@{k} | NDCG@{k} | catalog coverage "
+        f"| method | hit rate@{k} | precision@{k} | recall@{k} | NDCG@{k} | catalog coverage "
         "| customers with recs |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, m in report["methods"].items():
         lines.append(
-            f"| {name} | {m['hit_rate_at_k']:.3f} | {m['recall_at_k']:.3f} | "
+            f"| {name} | {m['hit_rate_at_k']:.3f} | {m['precision_at_k']:.3f} | "
+            f"{m['recall_at_k']:.3f} | "
             f"{m['ndcg_at_k']:.3f} | {m['catalog_coverage']:.3f} | "
             f"{m['customers_with_recommendations']:.3f} |"
         )
-    if "calibration" in report:
-        lines += ["", "| confidence | candidates | hits | observed hit rate |", "|---|---|---|---|"]
-        for row in report["calibration"]:
+    for method, table in report.get("calibration", {}).items():
+        lines += [
+            "",
+            f"Calibration of {method} (candidates passing every rule but the threshold):",
+            "",
+            "| confidence | candidates | hits | observed hit rate |",
+            "|---|---|---|---|",
+        ]
+        for row in table["buckets"]:
             lines.append(
                 f"| {row['confidence_from']:.2f}-{row['confidence_to']:.2f} | "
                 f"{row['candidates']} | {row['hits']} | {row['hit_rate']:.4f} |"
             )
         lines += [
             "",
-            f"suggested min_confidence: {report['suggested_min_confidence']:.2f} (lowest "
-            f"bucket from which every bucket up has an observed hit rate >= "
-            f"{report['calibration_min_hit_rate']})",
+            f"suggested min_confidence for {method}: {table['suggested_min_confidence']:.2f} "
+            f"(lowest bucket from which every bucket up has an observed hit rate >= "
+            f"{table['min_hit_rate']:.4f})",
         ]
     if "target" in report:
         t = report["target"]

@@ -6,7 +6,7 @@ Conventions (the same for every method):
   not bought before the cutoff; only customers with a non-empty truth are
   evaluated, and an evaluated customer without recommendations scores 0.
 - hit rate@k: share of evaluated customers with at least one bought product
-  in their top k; recall@k: hits / |truth|, averaged; NDCG@k: binary gains,
+  in their top k; precision@k: hits / k; recall@k: hits / |truth|, averaged; NDCG@k: binary gains,
   log2 discount, ideal = min(|truth|, k) hits at the top; catalog coverage:
   distinct products recommended to evaluated customers / recommendable
   products; customers with recommendations: share of evaluated customers.
@@ -25,6 +25,7 @@ class RankingMetrics:
     """Figures of one method on one split."""
 
     hit_rate: float
+    precision: float
     recall: float
     ndcg: float
     catalog_coverage: float
@@ -34,6 +35,7 @@ class RankingMetrics:
     def as_dict(self) -> dict[str, float | int]:
         return {
             "hit_rate_at_k": round(self.hit_rate, 4),
+            "precision_at_k": round(self.precision, 4),
             "recall_at_k": round(self.recall, 4),
             "ndcg_at_k": round(self.ndcg, 4),
             "catalog_coverage": round(self.catalog_coverage, 4),
@@ -64,7 +66,7 @@ def ranking_metrics(
     evaluated = sorted(c for c, items in truth.items() if items)
     if not evaluated:
         raise ValueError("no customer has a test purchase: nothing to evaluate")
-    hits = recall = ndcg = 0.0
+    hits = precision = recall = ndcg = 0.0
     served = 0
     shown: set[str] = set()
     for customer in evaluated:
@@ -75,11 +77,13 @@ def ranking_metrics(
             shown.update(ranked)
         found = sum(1 for p in ranked if p in relevant)
         hits += found > 0
+        precision += found / k
         recall += found / len(relevant)
         ndcg += ndcg_at_k(ranked, relevant, k)
     n = len(evaluated)
     return RankingMetrics(
         hit_rate=hits / n,
+        precision=precision / n,
         recall=recall / n,
         ndcg=ndcg / n,
         catalog_coverage=len(shown) / n_recommendable if n_recommendable else 0.0,

@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+
+from holdfast.application.records import array_to_vectors
+
+EMBEDDING_DIMENSION = 384
+WAREHOUSE_FILE = "warehouse.duckdb"
 
 
 @dataclass
@@ -35,7 +41,7 @@ def build(
     """`dbt build` into a fresh DuckDB file under `workdir`; returns its path."""
     if "landing_dir" in dbt_vars:
         raise ValueError("landing_dir is set by the evaluation (the split's train files)")
-    db_path = workdir / "warehouse.duckdb"
+    db_path = workdir / WAREHOUSE_FILE
     db_path.unlink(missing_ok=True)
     command = [
         dbt_executable,
@@ -90,3 +96,23 @@ def read_output(db_path: Path) -> PipelineOutput:
     finally:
         con.close()
     return PipelineOutput(recommendations, candidates, segment_of, db_path)
+
+
+def read_embeddings(db_path: Path, product_ids: list[str]) -> np.ndarray:
+    """The pipeline's product embeddings in `product_ids` order (zeros where none)."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        table = con.sql(
+            "select product_id, embedding from inference.int_products_embedded "
+            "where status = 'ok' order by product_id"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    vectors, present = array_to_vectors(table.column("embedding"), EMBEDDING_DIMENSION)
+    row = {p: i for i, p in enumerate(table.column("product_id").to_pylist())}
+    out = np.zeros((len(product_ids), EMBEDDING_DIMENSION), dtype=np.float64)
+    for j, product in enumerate(product_ids):
+        i = row.get(product)
+        if i is not None and present[i]:
+            out[j] = vectors[i]
+    return out

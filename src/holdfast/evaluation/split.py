@@ -55,6 +55,9 @@ SPLITS = {
 }
 
 
+RECENT_DAYS = 30
+
+
 @dataclass
 class SplitData:
     """What every method is trained on and judged against."""
@@ -65,6 +68,8 @@ class SplitData:
     catalog: list[str]  # product ids of the train catalog, sorted
     in_stock: set[str]
     truth: dict[str, set[str]]  # customer uuid -> new products bought in the test window
+    recent_pairs: list[tuple[str, str]]  # (customer uuid, product id) bought in the last
+    # RECENT_DAYS before the cutoff: the recency signal of the prototype blend
 
 
 def _cleaned_lines(con: duckdb.DuckDBPyConnection, parquet: Path) -> None:
@@ -100,6 +105,11 @@ def prepare_split(parquet: Path, split: Split, workdir: Path) -> SplitData:
             "where reason is null and invoice_date < ? order by 1, 2",
             [cutoff],
         ).fetchall()
+        recent = con.execute(
+            "select distinct customer_id, code from lines where reason is null "
+            "and invoice_date >= ? and invoice_date < ? order by 1, 2",
+            [cutoff - timedelta(days=RECENT_DAYS), cutoff],
+        ).fetchall()
         test = con.execute(
             "select distinct customer_id, code from lines "
             "where reason is null and invoice_date >= ? and invoice_date < ? order by 1, 2",
@@ -118,7 +128,8 @@ def prepare_split(parquet: Path, split: Split, workdir: Path) -> SplitData:
         if customer is None or (customer, product) in bought:
             continue  # a new customer, or a repeat purchase: not a recommendation target
         truth.setdefault(customer, set()).add(product)
-    return SplitData(split, landing, sorted(bought), catalog, in_stock, truth)
+    recent_pairs = [(uuid_of[c], p) for c, p in recent]
+    return SplitData(split, landing, sorted(bought), catalog, in_stock, truth, recent_pairs)
 
 
 def _quoted(path: Path) -> str:
