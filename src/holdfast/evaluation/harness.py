@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from holdfast.evaluation import baselines, blend, metrics, pipeline
+from holdfast.evaluation.segment_quality import segment_quality
 from holdfast.evaluation.split import Split, SplitData, prepare_split
 
 CALIBRATION_EDGES = tuple(round(x * 0.05, 2) for x in range(21))
@@ -193,6 +194,7 @@ def _evaluate_pipeline(
         baselines.recommend_top_k(blended, interactions, in_stock, settings.k),
         weights=settings.blend_weights.normalised(),
     )
+    report["segments"] = segment_quality(db_path)
     report["calibration"] = {
         "holdfast": _calibration(output.candidates, truth, settings, report),
         "prototype_blend": _calibration(
@@ -266,6 +268,8 @@ def format_report(report: dict[str, Any]) -> str:
             f"{m['ndcg_at_k']:.3f} | {m['catalog_coverage']:.3f} | "
             f"{m['customers_with_recommendations']:.3f} |"
         )
+    if "segments" in report:
+        lines += ["", *_segment_lines(report["segments"])]
     for method, table in report.get("calibration", {}).items():
         lines += [
             "",
@@ -292,3 +296,20 @@ def format_report(report: dict[str, Any]) -> str:
             f"holdfast - item_knn = {t['holdfast_minus_item_knn']:+.4f}"
         )
     return "\n".join(lines)
+
+
+def _segment_lines(seg: dict[str, Any]) -> list[str]:
+    stability = seg.get("stability", {})
+    lines = [
+        f"Segments: {seg['n_segments']}, noise share {seg['noise_share']:.3f}, "
+        f"DBCV (sample) {seg.get('dbcv_sample', 'n/a')}, silhouette (sample) "
+        f"{seg.get('silhouette_sample', 'n/a')}, ARI of two refits "
+        f"{stability.get('adjusted_rand_index', 'n/a')}, same id after matching "
+        f"{stability.get('same_id_share', 'n/a')}",
+        "",
+        "| segment | label | customers | share |",
+        "|---|---|---|---|",
+    ]
+    for s in seg["segments"]:
+        lines.append(f"| {s['segment_id']} | {s['label']} | {s['customers']} | {s['share']:.3f} |")
+    return lines
