@@ -65,6 +65,13 @@ def _bool(name: str, value: Any) -> bool:
     raise ValueError(f"config {name} must be true or false, got {value!r}")
 
 
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    text = str(value).strip()
+    if text not in allowed:
+        raise ValueError(f"config {name} must be one of {', '.join(allowed)}, got {value!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class StepSettings:
     """The knobs every inference step shares, checked."""
@@ -212,6 +219,7 @@ def segment_models_model(
     min_cluster_size: Any,
     min_samples: Any,
     pca_components: Any,
+    cluster_selection: Any,
     refit: Any,
     refit_growth: Any,
     seed: Any,
@@ -256,6 +264,9 @@ def segment_models_model(
         "min_cluster_size": size,
         "min_samples": _int("segment_min_samples", min_samples, 1),
         "pca_components": _int("segment_pca_components", pca_components, 1),
+        "cluster_selection": _choice(
+            "segment_cluster_selection", cluster_selection, HdbscanClusterer.SELECTION_METHODS
+        ),
         "unit_directions": True,
         "sample_size": len(ids),
         "seed": seed_value,
@@ -265,7 +276,11 @@ def segment_models_model(
     model = segments.fit_segment_model(
         ids,
         sample,
-        HdbscanClusterer(min_cluster_size=size, min_samples=params["min_samples"]),
+        HdbscanClusterer(
+            min_cluster_size=size,
+            min_samples=params["min_samples"],
+            cluster_selection_method=params["cluster_selection"],
+        ),
         n_components=params["pca_components"],
         population=population,
         params=params,

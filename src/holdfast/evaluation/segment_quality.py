@@ -58,7 +58,11 @@ def _refit(
     return fit_segment_model(
         [ids[i] for i in rows],
         vectors[rows],
-        HdbscanClusterer(min_cluster_size=size, min_samples=params["min_samples"]),
+        HdbscanClusterer(
+            min_cluster_size=size,
+            min_samples=params["min_samples"],
+            cluster_selection_method=params.get("cluster_selection", "eom"),
+        ),
         n_components=params["pca_components"],
         population=len(ids),
         params={**params, "min_cluster_size": size, "seed": seed},
