@@ -11,13 +11,13 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo run test lint format unit e2e docs clean
+.PHONY: install demo run test lint format unit e2e docs clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch first, from the local CPU wheel: any other torch pulls GBs of CUDA
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,onnx]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -45,6 +45,12 @@ unit: install
 
 e2e: install
 	$(BIN)/pytest -m e2e
+
+# the scale benchmark (one JSON document); CUSTOMERS=100000|500000|2000000, REPEATS=1..3
+CUSTOMERS ?= 100000
+REPEATS ?= 1
+bench: install
+	$(BIN)/python bench/scale.py --customers $(CUSTOMERS) --repeats $(REPEATS)
 
 docs: install
 	$(BIN)/dbt docs generate

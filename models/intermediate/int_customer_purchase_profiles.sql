@@ -1,7 +1,16 @@
 -- One row per current customer: the products they bought with a weight (the
--- number of purchase lines), and a fingerprint of everything their taste
+-- number of purchase lines), their purchase summary, and a fingerprint of everything their taste
 -- vector depends on (products, weights, and the text and model version of
 -- each product's embedding). The vector is recomputed only when it changes.
+-- Incremental per customer: recomputes customers whose purchases or profile
+-- were refreshed since the last run, and the buyers of products re-embedded
+-- since then.
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    post_hook="{{ delete_customers_missing_from(ref('int_customers_current')) }}",
+) }}
 
 with
 
@@ -17,12 +26,34 @@ int_products_embedded as (
     select * from {{ ref('int_products_embedded') }}
 ),
 
+{% if is_incremental() %}
+customers_to_refresh as (
+    {{ customers_refreshed_since_last_run('int_customers_current') }}
+    union
+    {{ customers_refreshed_since_last_run('int_purchases_deduplicated') }}
+    union
+    select int_purchases_deduplicated.customer_id
+    from int_purchases_deduplicated
+    inner join int_products_embedded
+        on int_purchases_deduplicated.product_id = int_products_embedded.product_id
+    where int_products_embedded.processed_at > (
+        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+    )
+),
+{% endif %}
+
 purchase_lines_per_product as (
     select
         customer_id,
         product_id,
-        count(*) as n_lines
+        count(*) as n_lines,
+        sum(amount) as amount,
+        min(purchased_at) as first_purchased_at,
+        max(purchased_at) as last_purchased_at
     from int_purchases_deduplicated
+    {% if is_incremental() %}
+        where customer_id in (select customers_to_refresh.customer_id from customers_to_refresh)
+    {% endif %}
     group by customer_id, product_id
 ),
 
@@ -31,6 +62,9 @@ products_with_embedding as (
         purchase_lines_per_product.customer_id,
         purchase_lines_per_product.product_id,
         purchase_lines_per_product.n_lines,
+        purchase_lines_per_product.amount,
+        purchase_lines_per_product.first_purchased_at,
+        purchase_lines_per_product.last_purchased_at,
         int_products_embedded.text_hash || '@' || int_products_embedded.embedding_model_version
             as embedding_key
     from purchase_lines_per_product
@@ -48,7 +82,12 @@ profiles as (
         string_agg(
             product_id || ':' || n_lines || ':' || coalesce(embedding_key, '-'), ','
             order by product_id
-        ) as profile_text
+        ) as profile_text,
+        sum(n_lines) as n_purchases,
+        count(*) as n_products,
+        sum(amount) as total_amount,
+        min(first_purchased_at) as first_purchased_at,
+        max(last_purchased_at) as last_purchased_at
     from products_with_embedding
     group by customer_id
 ),
@@ -58,10 +97,22 @@ final as (
         int_customers_current.customer_id,
         coalesce(profiles.product_ids, []) as product_ids,
         coalesce(profiles.weights, []) as weights,
-        md5(coalesce(profiles.profile_text, '')) as profile_fingerprint
+        md5(coalesce(profiles.profile_text, '')) as profile_fingerprint,
+        coalesce(profiles.n_purchases, 0) as n_purchases,
+        coalesce(profiles.n_products, 0) as n_products,
+        round(coalesce(profiles.total_amount, 0), 2) as total_amount,
+        profiles.first_purchased_at,
+        profiles.last_purchased_at,
+        {{ run_started_at_utc() }} as refreshed_at
     from int_customers_current
     left join profiles
         on int_customers_current.customer_id = profiles.customer_id
+    {% if is_incremental() %}
+        where
+            int_customers_current.customer_id in (
+                select customers_to_refresh.customer_id from customers_to_refresh
+            )
+    {% endif %}
 )
 
 select * from final

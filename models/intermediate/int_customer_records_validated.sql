@@ -1,6 +1,9 @@
 -- One verdict per customer input line: every line of every customer file is
 -- here exactly once, valid (parsed fields filled) or not (every failing rule
 -- listed as 'path: message', zod style, 0-based list indexes).
+-- Incremental per batch: only batches (re)ingested since the last run are
+-- parsed; a re-delivered batch replaces its rows.
+{{ config(materialized='incremental', unique_key='batch_id', incremental_strategy='delete+insert') }}
 
 with
 
@@ -18,7 +21,13 @@ lines as (
         raw_line,
         ingested_at
     from stg_landing__customer_lines
-    where line_number is not null
+    where
+        line_number is not null
+        {% if is_incremental() %}
+            and ingested_at > (
+                select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }}
+            )
+        {% endif %}
 ),
 
 lines_parsed as (

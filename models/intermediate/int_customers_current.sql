@@ -1,6 +1,14 @@
 -- One row per customer: the profile from the latest valid record (greatest
 -- batch id, then last line within the batch; batch ids sort in delivery
 -- order), with where the customer was first and last seen.
+-- Incremental per customer: recomputes the customers with records ingested
+-- since the last run, from all their records; refreshed_at says when.
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    post_hook="{{ delete_customers_missing_from(ref('int_customer_records_validated'), 'is_valid') }}",
+) }}
 
 with
 
@@ -10,7 +18,13 @@ int_customer_records_validated as (
 
 valid_records as (
     select * from int_customer_records_validated
-    where is_valid
+    where
+        is_valid
+        {% if is_incremental() %}
+            and customer_id in (
+                {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
+            )
+        {% endif %}
 ),
 
 records_ranked as (
@@ -33,7 +47,8 @@ final as (
         line_number as latest_line_number,
         n_records,
         created_at,
-        ingested_at
+        ingested_at,
+        {{ run_started_at_utc() }} as refreshed_at
     from records_ranked
     where recency_rank = 1
 )

@@ -1,6 +1,13 @@
 -- One row per distinct purchase: the union of every valid record's purchase
 -- history, de-duplicated on (customer, product, date, amount). The batch that
 -- first delivered a purchase is kept as its source.
+-- Incremental per customer, like int_customers_current.
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    post_hook="{{ delete_customers_missing_from(ref('int_customer_records_validated'), 'is_valid') }}",
+) }}
 
 with
 
@@ -16,7 +23,13 @@ purchases_unnested as (
         -- recursive unnest expands the struct fields into columns
         unnest(purchases, recursive := true)  -- noqa: AL03
     from int_customer_records_validated
-    where is_valid
+    where
+        is_valid
+        {% if is_incremental() %}
+            and customer_id in (
+                {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
+            )
+        {% endif %}
 ),
 
 purchases_ranked as (
@@ -39,7 +52,8 @@ final as (
         product_id,
         batch_id,
         amount,
-        purchased_at
+        purchased_at,
+        {{ run_started_at_utc() }} as refreshed_at
     from purchases_ranked
     where delivery_rank = 1
 )

@@ -1,6 +1,18 @@
 -- One row per recommendation candidate of the latest scoring of each customer,
--- with every business rule it breaks (empty list = passes). Rules are
--- evaluated against the current catalog and purchases, not the scorer's view.
+-- with every business rule it breaks (empty list = passes), the first broken
+-- rule (in recommendation_rules order) and the rank among the candidates that
+-- pass. Rules are evaluated against the current catalog and purchases, not
+-- the scorer's view.
+--
+-- Incremental per customer: a run checks the customers scored since the last
+-- check, or everyone when the rules' inputs changed (stock of the current
+-- catalog, min_confidence, the value range): rules_fingerprint says which.
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    post_hook="{{ drop_unservable_customers() }}",
+) }}
 
 with
 
@@ -16,12 +28,40 @@ int_purchases_deduplicated as (
     select * from {{ ref('int_purchases_deduplicated') }}
 ),
 
-int_customer_vectors as (
-    select * from {{ ref('int_customer_vectors') }}
-),
-
 int_customers_current as (
     select * from {{ ref('int_customers_current') }}
+),
+
+recommendation_rules as (
+    select * from {{ ref('recommendation_rules') }}
+),
+
+rules_inputs as (
+    select
+        md5(
+            coalesce(
+                string_agg(
+                    product_id || ':' || is_in_stock::varchar, ',' order by product_id
+                ),
+                ''
+            )
+            || '|{{ checked_var('min_confidence', min_value=0, max_value=1) }}'
+            || '|{{ checked_var('predicted_value_min') }}'
+            || '|{{ checked_var('predicted_value_max') }}'
+        ) as rules_fingerprint
+    from int_products_current
+),
+
+scored_to_check as (
+    select int_recommendations_scored.*
+    from int_recommendations_scored
+    {% if is_incremental() %}
+        where
+            int_recommendations_scored.processed_at
+            > (select coalesce(max(generated_at), '-infinity'::timestamptz) from {{ this }})
+            or (select rules_fingerprint from rules_inputs)
+            is distinct from (select any_value(rules_fingerprint) from {{ this }})
+    {% endif %}
 ),
 
 candidates as (
@@ -34,7 +74,7 @@ candidates as (
         processed_at as generated_at,
         -- recursive unnest expands the struct fields into columns
         unnest(candidates, recursive := true)  -- noqa: AL03
-    from int_recommendations_scored
+    from scored_to_check
     where
         status = 'ok'
         -- customers no longer in any batch are not recommended to
@@ -43,15 +83,15 @@ candidates as (
 
 purchased_products as (
     select distinct
-        customer_id,
-        product_id
+        int_purchases_deduplicated.customer_id,
+        int_purchases_deduplicated.product_id
     from int_purchases_deduplicated
+    where int_purchases_deduplicated.customer_id in (select candidates.customer_id from candidates)
 ),
 
 candidates_checked as (
     select
         candidates.*,
-        int_customer_vectors.embedding_model_version,
         {{ list_compact([
             "case when int_products_current.product_id is null or not int_products_current.is_in_stock then 'in_stock' end",
             "case when candidates.confidence < " ~ checked_var('min_confidence', min_value=0, max_value=1) ~ " then 'confidence_threshold' end",
@@ -65,29 +105,56 @@ candidates_checked as (
         on
             candidates.customer_id = purchased_products.customer_id
             and candidates.product_id = purchased_products.product_id
-    left join int_customer_vectors
-        on candidates.customer_id = int_customer_vectors.customer_id
+),
+
+first_broken_rules as (
+    select
+        candidates_checked.customer_id,
+        candidates_checked.product_id,
+        arg_min(recommendation_rules.rule_id, recommendation_rules.rule_order) as rule_id,
+        arg_min(recommendation_rules.reason_when_broken, recommendation_rules.rule_order)
+            as rule_reason
+    from candidates_checked
+    inner join recommendation_rules
+        on list_contains(candidates_checked.failed_rules, recommendation_rules.rule_id)
+    group by candidates_checked.customer_id, candidates_checked.product_id
 ),
 
 final as (
     select
-        customer_id,
-        product_id,
-        segment_id,
-        segment_model_id,
-        embedding_model_version,
-        recommender_version,
-        run_id,
-        candidate_rank,
-        confidence,
-        predicted_value,
-        similarity,
-        segment_affinity,
-        popularity,
-        failed_rules,
-        len(failed_rules) = 0 as passes_rules,
-        generated_at
+        candidates_checked.customer_id,
+        candidates_checked.product_id,
+        candidates_checked.segment_id,
+        candidates_checked.segment_model_id,
+        candidates_checked.recommender_version,
+        candidates_checked.run_id,
+        first_broken_rules.rule_id as first_broken_rule_id,
+        first_broken_rules.rule_reason as first_broken_rule_reason,
+        candidates_checked.candidate_rank,
+        case
+            when len(candidates_checked.failed_rules) = 0
+                then row_number() over (
+                    partition by
+                        candidates_checked.customer_id,
+                        len(candidates_checked.failed_rules) = 0
+                    order by candidates_checked.candidate_rank, candidates_checked.product_id
+                )
+        end as recommendation_rank,
+        candidates_checked.confidence,
+        candidates_checked.predicted_value,
+        candidates_checked.copurchase,
+        candidates_checked.similarity,
+        candidates_checked.segment_affinity,
+        candidates_checked.popularity,
+        candidates_checked.failed_rules,
+        len(candidates_checked.failed_rules) = 0 as passes_rules,
+        (select rules_inputs.rules_fingerprint from rules_inputs) as rules_fingerprint,
+        candidates_checked.generated_at
     from candidates_checked
+    left join first_broken_rules
+        on
+            candidates_checked.customer_id = first_broken_rules.customer_id
+            and candidates_checked.product_id = first_broken_rules.product_id
 )
 
 select * from final

@@ -7,8 +7,8 @@ int_customers_current as (
     select * from {{ ref('int_customers_current') }}
 ),
 
-int_purchases_deduplicated as (
-    select * from {{ ref('int_purchases_deduplicated') }}
+int_customer_purchase_profiles as (
+    select * from {{ ref('int_customer_purchase_profiles') }}
 ),
 
 fct_customer_segments as (
@@ -19,18 +19,6 @@ dim_segments as (
     select * from {{ ref('dim_segments') }}
 ),
 
-purchase_summary as (
-    select
-        customer_id,
-        count(*) as n_purchases,
-        count(distinct product_id) as n_products,
-        sum(amount) as total_amount,
-        min(purchased_at) as first_purchased_at,
-        max(purchased_at) as last_purchased_at
-    from int_purchases_deduplicated
-    group by customer_id
-),
-
 final as (
     select
         int_customers_current.customer_id,
@@ -39,16 +27,16 @@ final as (
         int_customers_current.latest_batch_id,
         fct_customer_segments.segment_id,
         dim_segments.segment_label,
-        coalesce(purchase_summary.n_purchases, 0) as n_purchases,
-        coalesce(purchase_summary.n_products, 0) as n_products,
-        round(coalesce(purchase_summary.total_amount, 0), 2) as total_amount,
+        coalesce(int_customer_purchase_profiles.n_purchases, 0) as n_purchases,
+        coalesce(int_customer_purchase_profiles.n_products, 0) as n_products,
+        coalesce(int_customer_purchase_profiles.total_amount, 0) as total_amount,
         fct_customer_segments.membership_strength,
         int_customers_current.created_at,
-        purchase_summary.first_purchased_at,
-        purchase_summary.last_purchased_at
+        int_customer_purchase_profiles.first_purchased_at,
+        int_customer_purchase_profiles.last_purchased_at
     from int_customers_current
-    left join purchase_summary
-        on int_customers_current.customer_id = purchase_summary.customer_id
+    left join int_customer_purchase_profiles
+        on int_customers_current.customer_id = int_customer_purchase_profiles.customer_id
     left join fct_customer_segments
         on int_customers_current.customer_id = fct_customer_segments.customer_id
     left join dim_segments

@@ -1,5 +1,7 @@
 -- One row per distinct purchase (customer, product, date, amount), with the
--- batch that first delivered it.
+-- batch that first delivered it. A view: int_purchases_deduplicated is
+-- incremental per customer, and copying it every run costs a full scan at scale.
+{{ config(materialized='view') }}
 
 with
 

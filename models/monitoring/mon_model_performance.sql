@@ -1,7 +1,18 @@
--- One row per inference step per run: call latency percentiles (p50, p95,
--- p99 over the run's batches), records, failures and error rate; for the
--- recommend step also the confidence distribution of the candidates it
--- produced in that run.
+-- One row per run per inference step per metric (long form, so every metric
+-- carries its thresholds and severity the same way):
+--   latency_p50_ms / latency_p95_ms / latency_p99_ms  per-call latency over
+--       the run's model-call batches (ops_inference_batches)
+--   records, error_rate (failed / records; warning above
+--       inference_error_rate_alert, critical above 0.5), max_batch_error_rate
+--   confidence_psi, recommendation_category_psi (step recommend) and
+--   segment_size_psi (step assign_segments): the shift against the previous
+--       run (mon_distribution_shift; warning above psi_warning, critical
+--       above psi_critical)
+-- severity is ok, warning or critical (null when the metric has no threshold).
+
+{%- set error_warning = checked_var('inference_error_rate_alert', min_value=0, max_value=1) %}
+{%- set psi_warning = checked_var('psi_warning', min_value=0) %}
+{%- set psi_critical = checked_var('psi_critical', min_value=0) %}
 
 with
 
@@ -9,60 +20,92 @@ ops_inference_batches as (
     select * from {{ ref('ops_inference_batches') }}
 ),
 
-int_recommendation_candidates_checked as (
-    select * from {{ ref('int_recommendation_candidates_checked') }}
+mon_distribution_shift as (
+    select * from {{ ref('mon_distribution_shift') }}
 ),
 
-latency as (
+per_step as (
     select
         run_id,
         step,
-        count(*) as n_batches,
         sum(n_records) as n_records,
         sum(n_failed) as n_failed,
+        max(error_rate) as max_batch_error_rate,
         quantile_cont(latency_ms, 0.5) as latency_p50_ms,
         quantile_cont(latency_ms, 0.95) as latency_p95_ms,
         quantile_cont(latency_ms, 0.99) as latency_p99_ms,
-        max(processed_at) as processed_at
+        max(processed_at) as measured_at
     from ops_inference_batches
     group by run_id, step
 ),
 
-confidence as (
+step_metrics as (
+    unpivot (
+        select
+            run_id,
+            step,
+            measured_at,
+            n_records::double as records,
+            round(n_failed / n_records, 6) as error_rate,
+            max_batch_error_rate::double as max_batch_error_rate,
+            round(latency_p50_ms, 3) as latency_p50_ms,
+            round(latency_p95_ms, 3) as latency_p95_ms,
+            round(latency_p99_ms, 3) as latency_p99_ms
+        from per_step
+    )
+    on records, error_rate, max_batch_error_rate, latency_p50_ms, latency_p95_ms, latency_p99_ms
+    into name metric value metric_value
+),
+
+step_metrics_judged as (
     select
         run_id,
-        'recommend' as step,
-        count(*) as n_candidates,
-        avg(confidence) as confidence_mean,
-        quantile_cont(confidence, 0.1) as confidence_p10,
-        quantile_cont(confidence, 0.5) as confidence_p50,
-        quantile_cont(confidence, 0.9) as confidence_p90,
-        avg(case when passes_rules then 1.0 else 0.0 end) as candidate_acceptance_rate
-    from int_recommendation_candidates_checked
-    group by run_id
+        step,
+        metric,
+        metric_value,
+        case when metric = 'error_rate' then {{ error_warning }} end as warning_threshold,
+        case when metric = 'error_rate' then 0.5 end as critical_threshold,
+        measured_at
+    from step_metrics
+),
+
+drift_metrics as (
+    select
+        run_id,
+        case when distribution = 'segment_size' then 'assign_segments' else 'recommend' end
+            as step,
+        distribution || '_psi' as metric,
+        psi as metric_value,
+        {{ psi_warning }} as warning_threshold,
+        {{ psi_critical }} as critical_threshold,
+        measured_at
+    from mon_distribution_shift
+    where psi is not null
+),
+
+metrics as (
+    select * from step_metrics_judged
+    union all
+    select * from drift_metrics
 ),
 
 final as (
     select
-        latency.run_id,
-        latency.step,
-        latency.n_batches,
-        latency.n_records,
-        latency.n_failed,
-        round(latency.n_failed / latency.n_records, 6) as error_rate,
-        round(latency.latency_p50_ms, 3) as latency_p50_ms,
-        round(latency.latency_p95_ms, 3) as latency_p95_ms,
-        round(latency.latency_p99_ms, 3) as latency_p99_ms,
-        confidence.n_candidates,
-        round(confidence.confidence_mean, 6) as confidence_mean,
-        round(confidence.confidence_p10, 6) as confidence_p10,
-        round(confidence.confidence_p50, 6) as confidence_p50,
-        round(confidence.confidence_p90, 6) as confidence_p90,
-        round(confidence.candidate_acceptance_rate, 6) as candidate_acceptance_rate,
-        latency.processed_at
-    from latency
-    left join confidence
-        on latency.run_id = confidence.run_id and latency.step = confidence.step
+        md5(run_id || '|' || step || '|' || metric) as performance_metric_id,
+        run_id,
+        step,
+        metric,
+        metric_value,
+        warning_threshold,
+        critical_threshold,
+        case
+            when warning_threshold is null then null
+            when metric_value > critical_threshold then 'critical'
+            when metric_value > warning_threshold then 'warning'
+            else 'ok'
+        end as severity,
+        measured_at
+    from metrics
 )
 
 select * from final

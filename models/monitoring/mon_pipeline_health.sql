@@ -1,5 +1,8 @@
--- One row per dbt run: end-to-end runtime (sum of node times), nodes that
--- succeeded / failed / warned, and the dead-letter queue as it stands now.
+-- One row per dbt run: end-to-end runtime (first node start to the hook's
+-- record at the end), nodes that succeeded / failed / warned and the success
+-- rate, the dead-letter queue after the run (pending + exhausted) and its
+-- growth since the previous run, and the Python steps' total CPU seconds and
+-- highest peak memory (per-step figures: ops_step_telemetry).
 -- A view on purpose: the current run's node results are recorded by the
 -- on-run-end hook, after every model is built; a view shows them at once.
 {{ config(materialized='view') }}
@@ -10,8 +13,12 @@ ops_step_runs as (
     select * from {{ ref('ops_step_runs') }}
 ),
 
-ops_dead_letter_queue as (
-    select * from {{ ref('ops_dead_letter_queue') }}
+mon_distribution_history as (
+    select * from {{ ref('mon_distribution_history') }}
+),
+
+ops_step_telemetry as (
+    select * from {{ ref('ops_step_telemetry') }}
 ),
 
 runs as (
@@ -30,9 +37,21 @@ runs as (
 
 dead_letters as (
     select
-        count(*) filter (where status = 'pending') as dead_letters_pending,
-        count(*) filter (where status = 'exhausted') as dead_letters_exhausted
-    from ops_dead_letter_queue
+        run_id,
+        coalesce(sum(n) filter (where bin like '%|pending'), 0) as dead_letters_pending,
+        coalesce(sum(n) filter (where bin like '%|exhausted'), 0) as dead_letters_exhausted
+    from mon_distribution_history
+    where distribution = 'dead_letter_queue'
+    group by run_id
+),
+
+python_steps as (
+    select
+        run_id,
+        sum(cpu_seconds) as python_cpu_seconds,
+        max(peak_rss_mb) as python_peak_rss_mb
+    from ops_step_telemetry
+    group by run_id
 ),
 
 final as (
@@ -42,16 +61,30 @@ final as (
         runs.n_succeeded,
         runs.n_failed,
         runs.n_warned,
-        dead_letters.dead_letters_pending,
-        dead_letters.dead_letters_exhausted,
+        coalesce(dead_letters.dead_letters_pending, 0) as dead_letters_pending,
+        coalesce(dead_letters.dead_letters_exhausted, 0) as dead_letters_exhausted,
+        coalesce(dead_letters.dead_letters_pending, 0)
+        + coalesce(dead_letters.dead_letters_exhausted, 0) as dead_letter_queue_size,
+        coalesce(dead_letters.dead_letters_pending, 0)
+        + coalesce(dead_letters.dead_letters_exhausted, 0)
+        - lag(
+            coalesce(dead_letters.dead_letters_pending, 0)
+            + coalesce(dead_letters.dead_letters_exhausted, 0)
+        ) over (order by runs.run_started_at, runs.run_id) as dead_letter_queue_growth,
         round(date_diff('millisecond', runs.run_started_at, runs.run_ended_at) / 1000.0, 3)
             as runtime_seconds,
         round(runs.node_seconds, 3) as node_seconds,
         round(runs.n_succeeded / runs.n_nodes, 6) as success_rate,
+        round(runs.n_failed / runs.n_nodes, 6) as failure_rate,
+        round(python_steps.python_cpu_seconds, 3) as python_cpu_seconds,
+        python_steps.python_peak_rss_mb,
         runs.run_started_at,
         runs.run_ended_at
     from runs
-    cross join dead_letters
+    left join dead_letters
+        on runs.run_id = dead_letters.run_id
+    left join python_steps
+        on runs.run_id = python_steps.run_id
 )
 
 select * from final

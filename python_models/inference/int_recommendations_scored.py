@@ -1,7 +1,7 @@
 """One row per scored customer: up to k recommendation candidates, best first.
 
-Incremental: customers are rescored when their vector, segment, the segment
-model, the embedded catalog or the recommender version changed.
+Incremental: customers are rescored when their purchases or segment changed,
+or when the recommender was refitted or its settings changed.
 """
 
 from holdfast.entrypoints.dbt_python_models import recommendations_model
@@ -12,11 +12,13 @@ def model(dbt, session):
         materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert"
     )
     scoring_inputs = dbt.ref("int_customer_scoring_inputs")
-    embeddings = dbt.ref("int_products_embedded")
-    statistics = dbt.ref("int_product_statistics")
-    affinity = dbt.ref("int_segment_product_affinity")
+    recommender_models = dbt.ref("int_recommender_models")
     runs = dbt.ref("ops_runs")
     candidates_per_customer = dbt.config.get("recommendation_candidates_per_customer")
+    weight_copurchase = dbt.config.get("recommendation_weight_copurchase")
+    weight_semantic = dbt.config.get("recommendation_weight_semantic")
+    weight_segment = dbt.config.get("recommendation_weight_segment")
+    weight_popularity = dbt.config.get("recommendation_weight_popularity")
     batch_size = dbt.config.get("inference_batch_size")
     max_retries = dbt.config.get("inference_max_retries")
     initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
@@ -24,12 +26,14 @@ def model(dbt, session):
     return recommendations_model(
         session,
         scoring_inputs=scoring_inputs,
-        embeddings=embeddings,
-        statistics=statistics,
-        affinity=affinity,
+        recommender_models=recommender_models,
         runs=runs,
         this=str(dbt.this) if dbt.is_incremental else None,
         candidates_per_customer=candidates_per_customer,
+        weight_copurchase=weight_copurchase,
+        weight_semantic=weight_semantic,
+        weight_segment=weight_segment,
+        weight_popularity=weight_popularity,
         batch_size=batch_size,
         max_retries=max_retries,
         initial_backoff=initial_backoff,

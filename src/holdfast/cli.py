@@ -2,7 +2,8 @@
 
     holdfast generate --customers N --out DIR [--seed S] [--invalid-share F]
     holdfast import-online-retail PARQUET [--out DIR]
-    holdfast run [-- DBT_ARGS...]      lock, then `dbt build` (what cron calls)
+    holdfast run [-- DBT_ARGS...]      lock, dbt build, deliver alerts, publish, report
+    holdfast report [--out FILE]       write the operator's HTML report
     holdfast summary                   rows per table, alerts, where the data is
     holdfast query "SQL"               run a query on the warehouse, read-only
     holdfast demo                      generate sample batches, run, summarise
@@ -10,7 +11,9 @@
                                        quality on real data vs baselines (docs/quality.md)
 
 Exit codes of `holdfast run`: 0 ok, 1 dbt reported errors or test failures,
-3 another run holds the lock, 4 holdfast itself crashed.
+2 usage error, 3 another run holds the lock, 4 holdfast itself crashed (or
+could not publish the snapshot / write the report), 5 the run raised a new
+alert at severity critical (dbt succeeded; alerts delivered).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ EXIT_DBT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
 EXIT_CRASH = 4
+EXIT_CRITICAL_ALERTS = 5
 
 DEFAULT_DUCKDB_PATH = "data/warehouse/holdfast.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
@@ -83,9 +87,18 @@ def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int
         lock.truncate()
         lock.write(f"{os.getpid()}\n")
         lock.flush()
+        from holdfast import scheduled
+
+        known_alerts = scheduled.alert_ids(warehouse)
         command = [dbt_executable(), "build", *dbt_args]
         completed = subprocess.run(command, cwd=project, env=pipeline_environment(), check=False)
-        return EXIT_OK if completed.returncode == 0 else EXIT_DBT_FAILED
+        code = EXIT_OK if completed.returncode == 0 else EXIT_DBT_FAILED
+        after = scheduled.after_build(project, warehouse, known_alerts)
+        if code == EXIT_OK and not after.ok:
+            return EXIT_CRASH
+        if code == EXIT_OK and after.new_critical:
+            return EXIT_CRITICAL_ALERTS
+        return code
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -155,6 +168,19 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from holdfast import scheduled
+
+    project = project_dir()
+    path = duckdb_path(project)
+    if not path.exists():
+        print(f"holdfast report: no warehouse at {path}; run `holdfast run` first", file=sys.stderr)
+        return EXIT_USAGE
+    out = scheduled.write_report(project, path, Path(args.out) if args.out else None)
+    print(f"report written to {out}")
+    return EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from holdfast.datagen.synthetic import generate_landing
 
@@ -216,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="lock, then dbt build (extra args after --)")
     run.add_argument("dbt_args", nargs=argparse.REMAINDER)
     run.set_defaults(handler=_cmd_run)
+
+    report = commands.add_parser("report", help="write the operator's HTML report")
+    report.add_argument("--out", default=None, help="HTML file (default HOLDFAST_REPORT_PATH)")
+    report.set_defaults(handler=_cmd_report)
 
     summary = commands.add_parser("summary", help="rows per table, alerts, where the data is")
     summary.set_defaults(handler=_cmd_summary)

@@ -13,6 +13,7 @@ from holdfast.evaluation.baselines import (
     recommend_top_k,
     segment_popularity_scores,
     top_candidates,
+    top_k,
 )
 
 PRODUCTS = ["p1", "p2", "p3", "p4"]
@@ -99,3 +100,9 @@ def test_top_candidates_carry_their_scores_and_obey_the_rules():
     assert ("a", "p3", 2.0) in rows
     assert all(p != "p4" for _, p, _ in rows)
     assert [r for r in rows if r[0] == "d"] == [("d", "p1", 3.0), ("d", "p2", 2.0)]
+
+
+def test_top_k_breaks_ties_by_lower_index_and_never_returns_excluded_cells():
+    scores = np.array([[1.0, 3.0, 3.0, 2.0], [0.0, 0.0, 0.0, 0.0]])
+    excluded = np.array([[False, False, True, False], [True, True, False, True]])
+    assert top_k(scores, 3, excluded).tolist() == [[1, 3, 0], [2, -1, -1]]

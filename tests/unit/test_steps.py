@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 
 import numpy as np
 import pyarrow as pa
@@ -19,11 +20,13 @@ from holdfast.application.records import STATUS_FAILED, STATUS_OK, vectors_to_ar
 from holdfast.application.resilience import (
     REASON_PERMANENT,
     REASON_RETRIES_EXHAUSTED,
+    PermanentError,
     RetryPolicy,
 )
 from holdfast.domain.reduction import Projection
-from holdfast.domain.scoring import ScoringWeights
+from holdfast.domain.scoring import ScoringWeights, blend_confidence
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID
+from holdfast.infrastructure.model_store import dump_model, load_model
 
 DIM = 8
 
@@ -578,111 +581,151 @@ def test_assign_segments_gives_the_same_labels_in_any_batch_shape(run_context, f
     ]  # fmt: skip
 
 
-# build_catalog + score_customers -------------------------------------------------------------
+# fit_recommender + score_customers -----------------------------------------------------------
 
-CAT_DIM = 6
-_crng = np.random.default_rng(2024)
-CAT_IDS = [f"p{i:02d}" for i in range(12)]
-CAT_EMB = {p: unit(_crng.normal(size=CAT_DIM)).astype(np.float32) for p in CAT_IDS}
-CAT_COUNT = {p: int(c) for p, c in zip(CAT_IDS, _crng.integers(0, 500, size=12), strict=True)}
-CAT_SPEND = {
-    p: round(float(s), 2) for p, s in zip(CAT_IDS, _crng.uniform(1, 100, size=12), strict=True)
+# A hand-made catalog (given out of id order). Texts are one-hot except: "p-n" (never bought)
+# is about the same thing as "p-a"; "p-e" and "p-f" share a little; "p-x" has no embedding
+# (its vector, a copy of p-a's, must be ignored). "p-h" and "p-i" are twins: same counts,
+# same buyers, so they tie on every signal.
+REC_DIM = 12
+
+
+def _axis(*parts: tuple[int, float]) -> np.ndarray:
+    v = np.zeros(REC_DIM)
+    for axis, weight in parts:
+        v[axis] = weight
+    return unit(v).astype(np.float32)
+
+
+REC_IDS = ["p-g", "p-n", "p-i", "p-b", "p-x", "p-d", "p-a", "p-h", "p-f", "p-j", "p-c", "p-e"]
+REC_EMB = {
+    "p-a": _axis((0, 1.0)),
+    "p-b": _axis((1, 1.0)),
+    "p-c": _axis((2, 1.0)),
+    "p-d": _axis((3, 1.0)),
+    "p-e": _axis((4, 1.0), (8, 0.5)),
+    "p-f": _axis((5, 1.0), (8, 0.5)),
+    "p-g": _axis((6, 1.0)),
+    "p-n": _axis((0, 3.0), (7, 1.0)),
+    "p-x": _axis((0, 1.0)),
+    "p-h": _axis((9, 1.0)),
+    "p-i": _axis((10, 1.0)),
+    "p-j": _axis((11, 1.0)),
 }
-CAT_AFFINITY = {
-    (s, p): float(_crng.uniform(0, 1)) for s in (-1, 0, 1) for p in CAT_IDS if _crng.random() < 0.8
-}
-SHUFFLED = [CAT_IDS[i] for i in _crng.permutation(12)]
-WEIGHTS = ScoringWeights(0.5, 0.3, 0.2)
+REC_HAS_EMB = {p: p != "p-x" for p in REC_IDS}
+REC_COUNT = {
+    "p-a": 10, "p-b": 8, "p-c": 4, "p-d": 50, "p-e": 3, "p-f": 3, "p-g": 2, "p-n": 0, "p-x": 1,
+    "p-h": 5, "p-i": 5, "p-j": 6,
+}  # fmt: skip
+REC_SPEND = {
+    "p-a": 12.5, "p-b": 7.25, "p-c": 30.0, "p-d": 3.99, "p-e": 45.0, "p-f": 18.0, "p-g": 9.5,
+    "p-n": 60.0, "p-x": 11.0, "p-h": 20.0, "p-i": 21.0, "p-j": 5.0,
+}  # fmt: skip
+# the customers the recommender is fitted on: (history, segment)
+REC_SAMPLE = (
+    [(["p-a", "p-b"], 0)] * 6
+    + [(["p-c", "p-d"], 1)] * 2
+    + [(["p-d"], 1)] * 5
+    + [(["p-e", "p-f"], None)] * 2
+    + [(["p-g", "p-d", "gone-product"], 1)]
+    + [(["p-a", "p-e"], NOISE_SEGMENT_ID)]
+    + [(None, 0)]
+    + [(["p-a"], 2)]  # a segment that bought fewer products than the pool size
+    + [(["p-h", "p-i", "p-j"], 3)] * 2
+)
+REC_SEGMENTS = {s for _, s in REC_SAMPLE if s is not None and s != NOISE_SEGMENT_ID}
+REC_SETTINGS = recommend.FitSettings(copurchase_neighbours=5, semantic_neighbours=3, pool_size=2)
+REC_WEIGHTS = ScoringWeights(0.5, 0.2, 0.15, 0.15)
 
 
-def make_catalog(affinity=None) -> recommend.Catalog:
-    triples = [(s, p, a) for (s, p), a in CAT_AFFINITY.items()] if affinity is None else affinity
-    return recommend.build_catalog(
-        SHUFFLED,
-        np.stack([CAT_EMB[p] for p in SHUFFLED]),
-        [CAT_COUNT[p] for p in SHUFFLED],
-        [CAT_SPEND[p] for p in SHUFFLED],
-        [*triples, (0, "not-in-catalog", 0.9)],
+def fit(ids=REC_IDS, **changes) -> recommend.RecommenderModel:
+    """fit_recommender on the hand-made catalog, with any input replaced."""
+    inputs = {
+        "embeddings": np.stack([REC_EMB[p] for p in ids]),
+        "has_embedding": np.array([REC_HAS_EMB[p] for p in ids]),
+        "purchase_counts": [REC_COUNT[p] for p in ids],
+        "typical_spend": [REC_SPEND[p] for p in ids],
+        "sample_histories": [h for h, _ in REC_SAMPLE],
+        "sample_segments": [s for _, s in REC_SAMPLE],
+        "settings": REC_SETTINGS,
+    }
+    inputs.update(changes)
+    return recommend.fit_recommender(list(ids), **inputs)
+
+
+def group_of(segment):
+    """The affinity group of a customer's segment: None (everyone) for noise, missing
+    and unknown segments."""
+    return segment if segment in REC_SEGMENTS else None
+
+
+def sample_group(segment) -> list[list[str]]:
+    """The sample histories a segment's affinity counts: its own customers, or everyone
+    for noise, missing and unknown segments."""
+    if group_of(segment) is None:
+        return [h or [] for h, _ in REC_SAMPLE]
+    return [h or [] for h, s in REC_SAMPLE if s == segment]
+
+
+def ref_affinity(segment, product: str) -> float:
+    """Share of the group's customers who bought the product, relative to its best seller."""
+    histories = sample_group(segment)
+    buyers = {p: sum(p in set(h) for h in histories) for p in REC_IDS}
+    return buyers[product] / max(buyers.values())
+
+
+def ref_popularity(product: str) -> float:
+    return math.log1p(REC_COUNT[product]) / math.log1p(max(REC_COUNT.values()))
+
+
+def ref_pool(segment) -> set[str]:
+    """The segment's pool: its best products by affinity, plus the most popular overall."""
+    size = REC_SETTINGS.pool_size
+    by_affinity = sorted(REC_IDS, key=lambda p: (-ref_affinity(segment, p), p))
+    by_popularity = sorted(REC_IDS, key=lambda p: (-REC_COUNT[p], p))
+    return {p for p in by_affinity[:size] if ref_affinity(segment, p) > 0} | set(
+        by_popularity[:size]
     )
 
 
-def test_build_catalog_orders_products_by_id_and_keeps_their_attributes_aligned():
-    catalog = make_catalog()
-    assert catalog.product_ids == sorted(CAT_IDS)
-    assert catalog.index == {p: i for i, p in enumerate(sorted(CAT_IDS))}
-    top = max(CAT_COUNT.values())
-    for i, p in enumerate(catalog.product_ids):
-        np.testing.assert_array_equal(catalog.embeddings[i], CAT_EMB[p])
-        assert catalog.typical_spend[i] == CAT_SPEND[p]
-        assert catalog.popularity[i] == pytest.approx(math.log1p(CAT_COUNT[p]) / math.log1p(top))
+def buyers_of(product: str) -> set[int]:
+    return {i for i, (h, _) in enumerate(REC_SAMPLE) if product in (h or [])}
 
 
-def test_build_catalog_fills_the_affinity_matrix_and_ignores_unknown_products():
-    catalog = make_catalog()
-    assert catalog.segment_row == {-1: 0, 0: 1, 1: 2}
-    assert catalog.segment_affinity.shape == (3, 12)
-    for s in (-1, 0, 1):
-        for p in CAT_IDS:
-            expected = CAT_AFFINITY.get((s, p), 0.0)
-            got = catalog.segment_affinity[catalog.segment_row[s], catalog.index[p]]
-            assert got == pytest.approx(expected, abs=1e-7)
-
-
-def test_affinity_rows_use_the_minus_one_row_for_noise_none_and_unknown_segments():
-    catalog = make_catalog()
-    rows = catalog.affinity_rows([0, -1, None, 42, 1])
-    population = catalog.segment_affinity[catalog.segment_row[-1]]
-    np.testing.assert_array_equal(rows[0], catalog.segment_affinity[catalog.segment_row[0]])
-    for i in (1, 2, 3):
-        np.testing.assert_array_equal(rows[i], population)
-    np.testing.assert_array_equal(rows[4], catalog.segment_affinity[catalog.segment_row[1]])
-
-
-def test_affinity_rows_are_zero_when_there_is_no_population_row():
-    catalog = make_catalog([(0, "p00", 0.5), (0, "p01", 0.25)])
-    rows = catalog.affinity_rows([None, 5, 0])
-    np.testing.assert_array_equal(rows[0], 0.0)
-    np.testing.assert_array_equal(rows[1], 0.0)
-    assert rows[2, catalog.index["p00"]] == 0.5
-
-
-def customer_batch(rows) -> pa.RecordBatch:
-    """rows: (customer_id, vector or None, segment_id, purchased ids or None)."""
+def rec_batch(rows, previous_failed_runs=None) -> pa.RecordBatch:
+    """rows: (customer_id, segment_id, purchased ids or None)."""
     return pa.RecordBatch.from_pydict(
         {
             "customer_id": [r[0] for r in rows],
             "scoring_fingerprint": [f"sf-{r[0]}" for r in rows],
-            "vector": vectors_to_array([r[1] for r in rows], CAT_DIM),
-            "segment_id": pa.array([r[2] for r in rows], pa.int32()),
+            "segment_id": pa.array([r[1] for r in rows], pa.int32()),
             "segment_model_id": ["seg-abc"] * len(rows),
-            "purchased_product_ids": pa.array([r[3] for r in rows], pa.list_(pa.string())),
-            "previous_failed_runs": pa.array([0] * len(rows), pa.int32()),
+            "purchased_product_ids": pa.array([r[2] for r in rows], pa.list_(pa.string())),
+            "previous_failed_runs": pa.array(previous_failed_runs or [0] * len(rows), pa.int32()),
         }
     )
 
 
-def make_customers(seed: int = 9, n: int = 14):
+def random_rec_customers(seed: int, n: int):
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
-        vector = None if i % 5 == 4 else unit(rng.normal(size=CAT_DIM)).astype(np.float32)
-        segment = [0, 1, -1, None, 42][i % 5]
-        bought = [p for p in CAT_IDS if rng.random() < 0.3]
-        if i % 3 == 0:
-            bought.append("discontinued-product")
-        rows.append((f"c{i:02d}", vector, segment, bought if i % 7 != 6 else None))
-    rows.append(("c-everything", rows[0][1], 0, list(CAT_IDS)))
+        bought = [p for p in sorted(REC_IDS) if rng.random() < 0.25]
+        if i % 4 == 0:
+            bought.append("gone-product")
+        segment = [0, 1, NOISE_SEGMENT_ID, None, 42][i % 5]
+        rows.append((f"c{i:02d}", segment, bought if i % 9 != 8 else None))
     return rows
 
 
-def score(batches, run_context, policy, *, k=4, batch_size=64, catalog=None) -> pa.Table:
+def recommend_table(batches, run_context, policy, *, model=None, k=4, batch_size=64) -> pa.Table:
     return table_of(
         recommend.score_customers(
             batches,
-            catalog or make_catalog(),
+            model or fit(),
             k=k,
-            weights=WEIGHTS,
-            recommender_version="rec-1",
+            weights=REC_WEIGHTS,
+            recommender_version="rec-v1",
             run=run_context,
             policy=policy,
             batch_size=batch_size,
@@ -690,120 +733,390 @@ def score(batches, run_context, policy, *, k=4, batch_size=64, catalog=None) -> 
     )
 
 
-def reference_signals(vector, segment) -> dict[str, tuple[float, float, float, float]]:
-    """Independent scoring in float64: product -> (confidence, similarity, affinity, pop)."""
-    v = np.zeros(CAT_DIM) if vector is None else np.asarray(vector, dtype=np.float64)
-    row = segment if segment in (-1, 0, 1) else -1
-    top = math.log1p(max(CAT_COUNT.values()))
-    signals = {}
-    for p in CAT_IDS:
-        similarity = float(v @ CAT_EMB[p].astype(np.float64))
-        affinity = CAT_AFFINITY.get((row, p), 0.0)
-        popularity = math.log1p(CAT_COUNT[p]) / top
-        confidence = (
-            WEIGHTS.similarity * min(1.0, max(0.0, similarity))
-            + WEIGHTS.segment * affinity
-            + WEIGHTS.popularity * popularity
+def candidates_of(table: pa.Table) -> dict[str, list[dict]]:
+    return dict(
+        zip(
+            table.column("customer_id").to_pylist(),
+            table.column("candidates").to_pylist(),
+            strict=True,
         )
-        signals[p] = (confidence, similarity, affinity, popularity)
-    return signals
+    )
 
 
-def test_score_customers_proposes_the_best_unpurchased_products_with_sound_values(
+def test_fit_recommender_orders_products_by_id_and_keeps_their_attributes_aligned():
+    model = fit()
+    assert model.product_ids == sorted(REC_IDS)
+    assert model.index == {p: i for i, p in enumerate(sorted(REC_IDS))}
+    assert model.n_sample == len(REC_SAMPLE)
+    assert model.settings == REC_SETTINGS.as_dict()
+    for i, p in enumerate(model.product_ids):
+        assert model.typical_spend[i] == REC_SPEND[p]
+        assert model.popularity[i] == pytest.approx(ref_popularity(p), abs=1e-6)
+        for segment in (None, *REC_SEGMENTS):
+            row = model.segment_row[NOISE_SEGMENT_ID if segment is None else segment]
+            assert model.affinity[row, i] == pytest.approx(ref_affinity(segment, p), abs=1e-6)
+
+
+def test_fit_recommender_gives_the_same_model_for_any_input_order():
+    model = fit()
+    reordered = fit(ids=sorted(REC_IDS, reverse=True))
+    assert reordered.model_id == model.model_id
+    assert reordered.product_ids == model.product_ids
+    np.testing.assert_array_equal(reordered.typical_spend, model.typical_spend)
+    assert (reordered.copurchase != model.copurchase).nnz == 0
+    assert (reordered.semantic != model.semantic).nnz == 0
+
+
+def test_fit_recommender_copurchase_lists_are_buyer_set_cosines_of_the_sample():
+    model = fit()
+    index = model.index
+    copurchase = model.copurchase.toarray()
+    for p in REC_IDS:
+        for q in REC_IDS:
+            together = len(buyers_of(p) & buyers_of(q))
+            if p == q or not together:
+                assert copurchase[index[p], index[q]] == 0.0, (p, q)
+            else:
+                expected = together / math.sqrt(len(buyers_of(p)) * len(buyers_of(q)))
+                assert copurchase[index[p], index[q]] == pytest.approx(expected, abs=1e-6)
+
+
+def test_fit_recommender_semantic_lists_are_clipped_cosines_between_embedded_products():
+    model = fit()
+    semantic = model.semantic.toarray()
+    for p in REC_IDS:
+        for q in REC_IDS:
+            expected = 0.0
+            if p != q and REC_HAS_EMB[p] and REC_HAS_EMB[q]:
+                expected = max(0.0, float(REC_EMB[p].astype(np.float64) @ REC_EMB[q]))
+            assert semantic[model.index[p], model.index[q]] == pytest.approx(expected, abs=1e-6)
+    # p-x carries a copy of p-a's vector, but has no embedding: nobody's neighbour
+    assert model.semantic[:, model.index["p-x"]].nnz == 0
+
+
+def test_recommender_rows_for_noise_none_and_unknown_segments_are_the_population_row():
+    model = fit()
+    assert set(model.segment_row) == {NOISE_SEGMENT_ID, *REC_SEGMENTS}
+    assert len(set(model.segment_row.values())) == len(model.segment_row)
+    rows = model.rows_for_segments([0, NOISE_SEGMENT_ID, None, 42, 1, 2])
+    population = model.segment_row[NOISE_SEGMENT_ID]
+    assert rows.tolist() == [model.segment_row[0], population, population, population,
+                             model.segment_row[1], model.segment_row[2]]  # fmt: skip
+
+
+def test_copurchase_neighbours_drive_the_candidates_before_unrelated_popular_products(
     run_context, fast_policy
 ):
-    k = 4
-    rows = make_customers()
-    out = score([customer_batch(rows)], run_context, fast_policy, k=k)
-    assert out.schema == recommend.output_schema()
-    assert out.num_rows == len(rows)
-    assert set(out.column("status").to_pylist()) == {STATUS_OK}
-    assert set(out.column("recommender_version").to_pylist()) == {"rec-1"}
-    assert out.column("segment_id").to_pylist() == [r[2] for r in rows]
-    assert out.column("scoring_fingerprint").to_pylist() == [f"sf-{r[0]}" for r in rows]
-    for (_, vector, segment, bought), candidates in zip(
-        rows, out.column("candidates").to_pylist(), strict=True
-    ):
-        bought = set(bought or [])
-        allowed = [p for p in CAT_IDS if p not in bought]
-        reference = reference_signals(vector, segment)
+    out = recommend_table(
+        [rec_batch([("buyer-of-a", None, ["p-a"]), ("seg0-buyer-of-a", 0, ["p-a"])])],
+        run_context,
+        fast_policy,
+        k=10,
+    )
+    for candidates in candidates_of(out).values():
         chosen = [c["product_id"] for c in candidates]
-        assert not set(chosen) & bought
-        assert len(chosen) == len(set(chosen)) == min(k, len(allowed))
-        assert [c["candidate_rank"] for c in candidates] == list(range(1, len(chosen) + 1))
+        signals = {c["product_id"]: c for c in candidates}
+        # p-b is what p-a's buyers bought; p-d is the best seller, never bought with p-a
+        assert chosen[0] == "p-b"
+        assert chosen.index("p-b") < chosen.index("p-d")
+        assert signals["p-b"]["copurchase"] == 1.0
+        assert signals["p-d"]["copurchase"] == 0.0
+        assert signals["p-d"]["popularity"] > signals["p-b"]["popularity"]
+
+
+def test_a_product_nobody_bought_is_recommended_through_its_semantic_neighbours(
+    run_context, fast_policy
+):
+    model = fit()
+    n = model.index["p-n"]
+    assert REC_COUNT["p-n"] == 0 and not buyers_of("p-n")
+    assert model.pools[:, n].nnz == 0  # not in any pool: only the text can bring it
+    out = recommend_table(
+        [rec_batch([("buyer-of-a", None, ["p-a"]), ("buys-nothing", None, [])])],
+        run_context,
+        fast_policy,
+        model=model,
+        k=20,
+    )
+    lists = candidates_of(out)
+    new = [c for c in lists["buyer-of-a"] if c["product_id"] == "p-n"]
+    assert len(new) == 1
+    assert new[0]["copurchase"] == 0.0 and new[0]["popularity"] == 0.0
+    assert new[0]["similarity"] == 1.0  # the only text neighbour of p-a, so the best
+    assert new[0]["confidence"] > 0
+    assert "p-n" not in {c["product_id"] for c in lists["buys-nothing"]}
+    # a product without an embedding is never a text neighbour
+    assert "p-x" not in {c["product_id"] for c in lists["buyer-of-a"]}
+
+
+def test_already_bought_products_are_never_candidates(run_context, fast_policy):
+    rows = [
+        *random_rec_customers(seed=3, n=25),
+        ("bought-a-and-b", 0, ["p-a", "p-b"]),  # each is the other's best neighbour
+        ("bought-everything", 1, list(REC_IDS)),
+    ]
+    out = recommend_table([rec_batch(rows)], run_context, fast_policy, k=len(REC_IDS))
+    lists = candidates_of(out)
+    for customer_id, _, bought in rows:
+        chosen = {c["product_id"] for c in lists[customer_id]}
+        assert not chosen & set(bought or [])
+    assert lists["bought-everything"] == []
+    assert lists["bought-a-and-b"], "the pool still has products to offer"
+
+
+def test_noise_missing_and_unknown_segments_score_with_the_population_row(run_context, fast_policy):
+    history = ["p-c"]
+    rows = [
+        ("noise", NOISE_SEGMENT_ID, history),
+        ("none", None, history),
+        ("unknown", 42, history),
+        ("seg0", 0, history),
+        ("seg1", 1, history),
+    ]
+    out = recommend_table([rec_batch(rows)], run_context, fast_policy, k=20)
+    lists = candidates_of(out)
+    assert lists["noise"] == lists["none"] == lists["unknown"]
+    assert lists["seg0"] != lists["noise"]
+    for customer_id, segment, _ in rows:
+        group = group_of(segment)
+        assert {c["product_id"] for c in lists[customer_id]} >= ref_pool(group) - set(history)
+        for c in lists[customer_id]:
+            expected = ref_affinity(group, c["product_id"])
+            assert c["segment_affinity"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_confidence_is_the_blend_of_the_reported_signals_and_value_is_confidence_x_spend(
+    run_context, fast_policy
+):
+    rows = random_rec_customers(seed=5, n=40)
+    out = recommend_table([rec_batch(rows)], run_context, fast_policy, k=6)
+    segments = dict(zip((r[0] for r in rows), (r[1] for r in rows), strict=True))
+    checked = 0
+    for customer_id, candidates in candidates_of(out).items():
+        segment = segments[customer_id]
+        group = group_of(segment)
         for c in candidates:
-            ref_conf, ref_sim, ref_aff, ref_pop = reference[c["product_id"]]
+            signals = [c["copurchase"], c["similarity"], c["segment_affinity"], c["popularity"]]
+            assert all(0.0 <= s <= 1.0 for s in signals)
+            blended = blend_confidence(*(np.array([s]) for s in signals), REC_WEIGHTS)[0]
+            assert c["confidence"] == pytest.approx(blended, abs=1.5e-6)
             assert 0.0 <= c["confidence"] <= 1.0
-            assert c["confidence"] == pytest.approx(ref_conf, abs=2e-6)
-            assert c["similarity"] == pytest.approx(ref_sim, abs=1e-5)
-            assert c["segment_affinity"] == pytest.approx(ref_aff, abs=1e-6)
-            assert c["popularity"] == pytest.approx(ref_pop, abs=1e-6)
-            expected_value = round(c["confidence"] * CAT_SPEND[c["product_id"]], 2)
-            assert c["predicted_value"] == expected_value
-        # best first, ties by product_id
+            assert c["popularity"] == pytest.approx(ref_popularity(c["product_id"]), abs=1e-6)
+            assert c["segment_affinity"] == pytest.approx(
+                ref_affinity(group, c["product_id"]), abs=1e-6
+            )
+            value = c["confidence"] * REC_SPEND[c["product_id"]]
+            assert c["predicted_value"] == round(c["predicted_value"], 2)
+            assert abs(c["predicted_value"] - value) <= 0.005 + 1e-9
+            checked += 1
+    assert checked > 100
+
+
+def test_candidates_are_the_best_k_ranked_by_confidence_then_product_id(run_context, fast_policy):
+    rows = random_rec_customers(seed=8, n=30)
+    few = candidates_of(recommend_table([rec_batch(rows)], run_context, fast_policy, k=3))
+    every = candidates_of(recommend_table([rec_batch(rows)], run_context, fast_policy, k=50))
+    for customer_id, candidates in every.items():
         keys = [(-c["confidence"], c["product_id"]) for c in candidates]
         assert keys == sorted(keys)
-        # nothing left out scores better than what was kept
-        if chosen:
-            worst_kept = min(c["confidence"] for c in candidates)
-            for p in set(allowed) - set(chosen):
-                assert reference[p][0] <= worst_kept + 2e-6
+        assert len(set(keys)) == len(keys)
+        assert [c["candidate_rank"] for c in candidates] == list(range(1, len(keys) + 1))
+        assert few[customer_id] == candidates[:3]
 
 
-def test_score_customers_gives_a_customer_who_bought_everything_an_empty_list(
-    run_context, fast_policy
-):
-    out = score([customer_batch(make_customers())], run_context, fast_policy)
-    last = out.slice(out.num_rows - 1)
-    assert last.column("customer_id").to_pylist() == ["c-everything"]
-    assert last.column("candidates").to_pylist() == [[]]
-    assert last.column("status").to_pylist() == [STATUS_OK]
+def test_candidates_with_equal_confidence_are_ranked_by_product_id(run_context, fast_policy):
+    rows = [("twin-buyer", 3, ["p-j"]), ("twin-buyer-noise", None, ["p-j"])]
+    out = recommend_table([rec_batch(rows)], run_context, fast_policy, k=20)
+    for candidates in candidates_of(out).values():
+        chosen = [c["product_id"] for c in candidates]
+        twins = {c["product_id"]: c for c in candidates if c["product_id"] in ("p-h", "p-i")}
+        assert set(twins) == {"p-h", "p-i"}
+        signals = ("confidence", "copurchase", "similarity", "segment_affinity", "popularity")
+        assert [twins["p-h"][s] for s in signals] == [twins["p-i"][s] for s in signals]
+        assert chosen.index("p-i") == chosen.index("p-h") + 1
 
 
-def test_score_customers_returns_every_allowed_product_when_k_exceeds_the_catalog(
-    run_context, fast_policy
-):
-    rows = [("c1", unit(np.ones(CAT_DIM)), 0, ["p00", "p05"])]
-    out = score([customer_batch(rows)], run_context, fast_policy, k=50)
-    chosen = [c["product_id"] for c in out.column("candidates").to_pylist()[0]]
-    assert sorted(chosen) == sorted(set(CAT_IDS) - {"p00", "p05"})
-
-
-def test_score_customers_uses_the_population_affinity_row_for_noise_and_unknown_segments(
-    run_context, fast_policy
-):
-    vector = unit(np.arange(1, CAT_DIM + 1, dtype=np.float64))
-    rows = [
-        ("noise", vector, -1, []),
-        ("none", vector, None, []),
-        ("unknown", vector, 42, []),
-        ("seg0", vector, 0, []),
-    ]
-    out = score([customer_batch(rows)], run_context, fast_policy, k=12)
-    lists = out.column("candidates").to_pylist()
-    for candidates in lists[:3]:
-        for c in candidates:
-            expected = CAT_AFFINITY.get((-1, c["product_id"]), 0.0)
-            assert c["segment_affinity"] == pytest.approx(expected, abs=1e-6)
-    for c in lists[3]:
-        expected = CAT_AFFINITY.get((0, c["product_id"]), 0.0)
-        assert c["segment_affinity"] == pytest.approx(expected, abs=1e-6)
-    assert lists[0] == lists[1] == lists[2]
-
-
-def test_score_customers_gives_identical_candidates_in_any_batch_split(run_context, fast_policy):
-    rows = make_customers(seed=21, n=30)
-    whole = score([customer_batch(rows)], run_context, fast_policy, batch_size=64)
-    split = score(
-        [customer_batch(rows[:1]), customer_batch(rows[1:8]), customer_batch(rows[8:])],
+def test_candidates_are_identical_for_any_batch_split(run_context, fast_policy):
+    rows = random_rec_customers(seed=13, n=31)
+    whole = recommend_table([rec_batch(rows)], run_context, fast_policy, batch_size=64)
+    split = recommend_table(
+        [rec_batch(rows[:1]), rec_batch(rows[1:8]), rec_batch(rows[8:])],
         run_context,
         fast_policy,
         batch_size=3,
     )
-    assert split.column("customer_id").to_pylist() == whole.column("customer_id").to_pylist()
-    assert split.column("candidates").to_pylist() == whole.column("candidates").to_pylist()
+    singles = recommend_table(
+        [rec_batch([row]) for row in rows], run_context, fast_policy, batch_size=1
+    )
+    expected = whole.column("candidates").to_pylist()
+    assert any(expected)
+    for table in (split, singles):
+        assert table.column("customer_id").to_pylist() == [r[0] for r in rows]
+        assert table.column("candidates").to_pylist() == expected
     numbers = split.column("inference_batch_number").to_pylist()
     # 1 row -> batch 1; 7 rows -> batches 2..4; 23 rows -> batches 5..12
     assert numbers[0] == 1
     assert numbers[1:8] == [2, 2, 2, 3, 3, 3, 4]
     assert numbers[8:] == [5 + i // 3 for i in range(23)]
+    assert singles.column("inference_batch_number").to_pylist() == list(range(1, 32))
+
+
+def test_a_customer_with_no_known_purchases_gets_popular_products_from_the_pool(
+    run_context, fast_policy
+):
+    rows = [
+        ("no-history", None, None),
+        ("empty-history", NOISE_SEGMENT_ID, []),
+        ("only-gone-products", 42, ["gone-product", "another-gone-one"]),
+        ("seg1-no-history", 1, []),
+        ("seg2-no-history", 2, []),
+    ]
+    out = recommend_table([rec_batch(rows)], run_context, fast_policy, k=20)
+    lists = candidates_of(out)
+    best_seller = max(REC_IDS, key=lambda p: REC_COUNT[p])
+    for customer_id, segment, _ in rows:
+        candidates = lists[customer_id]
+        chosen = [c["product_id"] for c in candidates]
+        assert chosen, customer_id
+        assert best_seller in chosen
+        assert set(chosen) == ref_pool(group_of(segment))
+        for c in candidates:
+            assert c["copurchase"] == 0.0 and c["similarity"] == 0.0
+    assert lists["no-history"] == lists["empty-history"] == lists["only-gone-products"]
+
+
+def test_model_fingerprint_is_deterministic_and_content_derived():
+    model = fit()
+    assert model.model_id.startswith("rec-")
+    assert model.model_id == recommend.model_fingerprint(model)
+    assert fit().model_id == model.model_id
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"purchase_counts": [REC_COUNT[p] + (5 if p == "p-c" else 0) for p in REC_IDS]},
+        {"typical_spend": [REC_SPEND[p] + (1.0 if p == "p-g" else 0.0) for p in REC_IDS]},
+        {"sample_histories": [*(h for h, _ in REC_SAMPLE[:-1]), ["p-b", "p-g"]]},
+        {"sample_segments": [*(s for _, s in REC_SAMPLE[:-2]), 0, 0]},
+        {"embeddings": np.stack([REC_EMB["p-b" if p == "p-c" else p] for p in REC_IDS])},
+        {"has_embedding": np.array([p not in ("p-x", "p-n") for p in REC_IDS])},
+        {
+            "settings": recommend.FitSettings(
+                copurchase_neighbours=1, semantic_neighbours=3, pool_size=2
+            )
+        },
+        {"settings": recommend.FitSettings(5, 1, 2)},
+        {"settings": recommend.FitSettings(5, 3, 3)},
+    ],
+)
+def test_model_fingerprint_changes_when_a_fit_input_changes(change):
+    assert fit(**change).model_id != fit().model_id
+
+
+def test_a_recommender_model_survives_the_model_store(run_context, fast_policy):
+    model = fit()
+    blob, checksum = dump_model(model)
+    loaded = load_model(blob, checksum, recommend.RecommenderModel)
+    assert recommend.model_fingerprint(loaded) == model.model_id
+    rows = random_rec_customers(seed=17, n=12)
+    before = recommend_table([rec_batch(rows)], run_context, fast_policy, model=model)
+    after = recommend_table([rec_batch(rows)], run_context, fast_policy, model=loaded)
+    assert after.column("candidates").to_pylist() == before.column("candidates").to_pylist()
+
+
+def test_score_customers_writes_one_row_per_customer_with_the_output_schema(
+    run_context, fast_policy
+):
+    rows = random_rec_customers(seed=21, n=11)
+    k = 3
+    out = recommend_table(
+        [rec_batch(rows[:4]), rec_batch([]), rec_batch(rows[4:])], run_context, fast_policy, k=k
+    )
+    assert out.schema == recommend.output_schema()
+    assert out.num_rows == len(rows)
+    assert out.column("customer_id").to_pylist() == [r[0] for r in rows]
+    assert out.column("scoring_fingerprint").to_pylist() == [f"sf-{r[0]}" for r in rows]
+    assert out.column("segment_id").to_pylist() == [r[1] for r in rows]
+    assert set(out.column("segment_model_id").to_pylist()) == {"seg-abc"}
+    assert set(out.column("recommender_version").to_pylist()) == {"rec-v1"}
+    assert set(out.column("status").to_pylist()) == {STATUS_OK}
+    assert set(out.column("failure_reason").to_pylist()) == {None}
+    assert set(out.column("error_message").to_pylist()) == {None}
+    assert set(out.column("failed_runs").to_pylist()) == {0}
+    assert set(out.column("attempts").to_pylist()) == {1}
+    assert set(out.column("run_id").to_pylist()) == {run_context.run_id}
+    assert set(out.column("processed_at").to_pylist()) == {run_context.run_started_at}
+    for candidates in out.column("candidates").to_pylist():
+        assert 0 < len(candidates) <= k
+        assert [c["candidate_rank"] for c in candidates] == list(range(1, len(candidates) + 1))
+        assert {c["product_id"] for c in candidates} <= set(REC_IDS)
+
+
+class PoisonedModel(recommend.RecommenderModel):
+    """A recommender that cannot score segment 13 (a fake for a failing record)."""
+
+    def rows_for_segments(self, segment_ids):
+        if 13 in segment_ids:
+            raise PermanentError("segment 13 cannot be scored")
+        return super().rows_for_segments(segment_ids)
+
+
+def test_a_customer_that_cannot_be_scored_fails_alone_with_no_candidates(run_context, fast_policy):
+    model = fit()
+    poisoned = PoisonedModel(**{f.name: getattr(model, f.name) for f in fields(model)})
+    rows = [("ok-1", 0, ["p-a"]), ("poison", 13, ["p-a"]), ("ok-2", None, ["p-c"])]
+    out = recommend_table(
+        [rec_batch(rows, previous_failed_runs=[0, 2, 1])],
+        run_context,
+        fast_policy,
+        model=poisoned,
+        batch_size=10,
+    )
+    healthy = recommend_table([rec_batch([rows[0], rows[2]])], run_context, fast_policy)
+    assert out.schema == recommend.output_schema()
+    assert out.column("status").to_pylist() == [STATUS_OK, STATUS_FAILED, STATUS_OK]
+    assert out.column("failure_reason").to_pylist() == [None, REASON_PERMANENT, None]
+    assert "segment 13" in out.column("error_message").to_pylist()[1]
+    assert out.column("failed_runs").to_pylist() == [0, 3, 0]
+    candidates = out.column("candidates").to_pylist()
+    assert candidates[1] is None
+    assert [candidates[0], candidates[2]] == healthy.column("candidates").to_pylist()
+
+
+def test_neighbour_signals_are_scaled_against_candidates_not_bought_products():
+    # a and b are always bought together; c only once with a
+    histories = [["a", "b"]] * 5 + [["a", "c"]]
+    model = recommend.fit_recommender(
+        ["a", "b", "c"],
+        np.eye(3, dtype=np.float32),
+        np.zeros(3, dtype=bool),
+        [6, 5, 1],
+        [1.0, 1.0, 1.0],
+        histories,
+        [None] * len(histories),
+        recommend.FitSettings(copurchase_neighbours=5, semantic_neighbours=0, pool_size=1),
+    )
+    (scored,) = recommend.score_histories(model, [["a", "b"]], [None], 5, ScoringWeights())
+    by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
+    assert by_item[model.product_ids.index("c")] == pytest.approx(1.0)
+
+
+def test_model_fingerprint_changes_when_segments_are_relabelled():
+    histories = [["a", "b"], ["b", "c"], ["a", "c"]]
+    settings = recommend.FitSettings(copurchase_neighbours=2, semantic_neighbours=0, pool_size=2)
+
+    def fit(labels):
+        return recommend.fit_recommender(
+            ["a", "b", "c"],
+            np.eye(3, dtype=np.float32),
+            np.zeros(3, dtype=bool),
+            [2, 2, 2],
+            [1.0, 1.0, 1.0],
+            histories,
+            labels,
+            settings,
+        )
+
+    assert fit([3, 3, -1]).model_id == fit([3, 3, -1]).model_id
+    assert fit([3, 3, -1]).model_id != fit([4, 4, -1]).model_id

@@ -1,41 +1,56 @@
 """Step: recommendation candidates with confidence and predicted value.
 
-For each customer, every catalog product is scored (domain.scoring: taste
-similarity + segment affinity + popularity), products the customer already
-bought are left out, and the best `k` become candidates. Business rules (in
-stock, minimum confidence, value range) are *not* applied here: the SQL layer
-validates the model's output, and keeps what it rejects with the reason.
-Cost per batch is batch x catalog, never customers x catalog at once.
+Two stages, so the cost per customer depends on their history, not on the
+catalog size:
+
+1. Fit (rarely, on a refit policy): a RecommenderModel holds, for the whole
+   catalog, the top-k co-purchase neighbours of every product (counted on a
+   bounded, deterministic sample of customers), its top-k text-embedding
+   neighbours, per-segment affinity, a popularity prior and a small pool of
+   each segment's best sellers.
+2. Score (every run, only customers whose inputs changed): a customer's
+   candidates are the neighbours of what they bought plus their segment's
+   pool; each candidate gets its four signals and a blended confidence
+   (domain.scoring), products they already bought are left out, and the best
+   `k` are kept. All of it is sparse matrix work on a batch of customers.
+
+Business rules (in stock, minimum confidence, value range) are *not* applied
+here: the SQL layer validates the model's output, and keeps what it rejects
+with the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from scipy import sparse
 
-from holdfast.application.records import (
-    RunContext,
-    array_to_vectors,
-    status_columns,
-    status_fields,
-)
+from holdfast.application.records import RunContext, status_columns, status_fields
 from holdfast.application.resilience import RetryPolicy, run_in_batches
+from holdfast.domain.neighbours import (
+    copurchase_neighbours,
+    rank_within_rows,
+    row_max_normalize,
+    semantic_neighbours,
+)
 from holdfast.domain.scoring import (
     ScoringWeights,
+    affinity_rows,
     blend_confidence,
     popularity_prior,
     predicted_value,
-    top_k,
 )
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID
 
 INPUT_COLUMNS = (
     "customer_id",
     "scoring_fingerprint",
-    "vector",
     "segment_id",
     "segment_model_id",
     "purchased_product_ids",
@@ -48,70 +63,172 @@ CANDIDATE_TYPE = pa.struct(
         pa.field("candidate_rank", pa.int32()),
         pa.field("confidence", pa.float64()),
         pa.field("predicted_value", pa.float64()),
+        pa.field("copurchase", pa.float64()),
         pa.field("similarity", pa.float64()),
         pa.field("segment_affinity", pa.float64()),
         pa.field("popularity", pa.float64()),
     ]
 )
 
+# a pool entry's stored value: below the 6-decimal resolution of confidence
+_POOL_MARK = 1e-9
+
 
 @dataclass(frozen=True)
-class Catalog:
-    """The products a customer can be recommended, in product_id order."""
+class FitSettings:
+    """How a RecommenderModel is fitted."""
 
+    copurchase_neighbours: int = 30
+    semantic_neighbours: int = 10
+    pool_size: int = 50
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "copurchase_neighbours": self.copurchase_neighbours,
+            "semantic_neighbours": self.semantic_neighbours,
+            "pool_size": self.pool_size,
+        }
+
+
+@dataclass
+class RecommenderModel:
+    """Everything scoring needs, for one catalog; products in product_id order."""
+
+    model_id: str
     product_ids: list[str]
-    embeddings: np.ndarray
     popularity: np.ndarray
     typical_spend: np.ndarray
-    segment_affinity: np.ndarray
-    segment_row: Mapping[int, int]
+    copurchase: sparse.csr_matrix
+    semantic: sparse.csr_matrix
+    segment_row: dict[int, int]
+    affinity: np.ndarray
+    pools: sparse.csr_matrix
+    n_sample: int
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def index(self) -> dict[str, int]:
         return {p: i for i, p in enumerate(self.product_ids)}
 
-    def affinity_rows(self, segment_ids: Sequence[int | None]) -> np.ndarray:
-        """Affinity row per customer; noise and unknown segments get row of -1
-        (the whole population), or zeros when even that is missing."""
-        fallback = self.segment_row.get(NOISE_SEGMENT_ID)
-        rows = []
-        for s in segment_ids:
-            row = self.segment_row.get(NOISE_SEGMENT_ID if s is None else int(s), fallback)
-            rows.append(-1 if row is None else row)
-        rows_arr = np.asarray(rows, dtype=np.int64)
-        out = np.zeros((len(rows), len(self.product_ids)), dtype=np.float32)
-        known = rows_arr >= 0
-        if known.any():
-            out[known] = self.segment_affinity[rows_arr[known]]
-        return out
+    def rows_for_segments(self, segment_ids: Sequence[int | None]) -> np.ndarray:
+        """The affinity/pool row of each customer's segment; noise, unknown
+        and missing segments use the population row."""
+        population = self.segment_row[NOISE_SEGMENT_ID]
+        return np.fromiter(
+            (
+                population if s is None else self.segment_row.get(int(s), population)
+                for s in segment_ids
+            ),
+            dtype=np.int64,
+            count=len(segment_ids),
+        )
 
 
-def build_catalog(
+def history_matrix(
+    histories: Sequence[Sequence[str] | None], index: dict[str, int], n_items: int
+) -> sparse.csr_matrix:
+    """(customers x items) 0/1 matrix of what each customer bought; unknown
+    products are ignored."""
+    indptr, indices = [0], []
+    for products in histories:
+        known = sorted({index[p] for p in products or () if p in index})
+        indices.extend(known)
+        indptr.append(len(indices))
+    data = np.ones(len(indices), dtype=np.float32)
+    return sparse.csr_matrix(
+        (data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+        shape=(len(histories), n_items),
+    )
+
+
+def fit_recommender(
     product_ids: Sequence[str],
     embeddings: np.ndarray,
+    has_embedding: np.ndarray,
     purchase_counts: Sequence[float],
     typical_spend: Sequence[float],
-    affinity: Iterable[tuple[int, str, float]],
-) -> Catalog:
-    """Assemble a Catalog; `affinity` is (segment_id, product_id, affinity) rows."""
+    sample_histories: Sequence[Sequence[str] | None],
+    sample_segments: Sequence[int | None],
+    settings: FitSettings,
+) -> RecommenderModel:
+    """Fit the neighbour lists, affinities and pools (products sorted by id)."""
     order = np.argsort(np.asarray(product_ids, dtype=object), kind="stable")
     ids = [product_ids[i] for i in order]
     index = {p: i for i, p in enumerate(ids)}
-    triples = list(affinity)
-    segments = sorted({s for s, _, _ in triples})
-    segment_row = {s: r for r, s in enumerate(segments)}
-    matrix = np.zeros((len(segments), len(ids)), dtype=np.float32)
-    for s, p, a in triples:
-        if p in index:
-            matrix[segment_row[s], index[p]] = a
-    return Catalog(
-        product_ids=ids,
-        embeddings=np.asarray(embeddings, dtype=np.float32)[order],
-        popularity=popularity_prior(np.asarray(purchase_counts, dtype=np.float64)[order]),
-        typical_spend=np.asarray(typical_spend, dtype=np.float64)[order],
-        segment_affinity=matrix,
-        segment_row=segment_row,
+    n_items = len(ids)
+    history = history_matrix(sample_histories, index, n_items)
+    popularity = popularity_prior(np.asarray(purchase_counts, dtype=np.float64)[order])
+
+    labels = np.asarray(
+        [NOISE_SEGMENT_ID if s is None else int(s) for s in sample_segments], dtype=np.int64
     )
+    segments = sorted({int(s) for s in labels if s != NOISE_SEGMENT_ID})
+    groups = [NOISE_SEGMENT_ID, *segments]  # row 0: the whole population
+    bought = np.zeros((len(groups), n_items), dtype=np.float64)
+    bought[0] = np.asarray(history.sum(axis=0)).ravel()
+    for row, segment in enumerate(segments, start=1):
+        mask = labels == segment
+        if mask.any():
+            bought[row] = np.asarray(history[mask].sum(axis=0)).ravel()
+    affinity = affinity_rows(bought)
+    pools = _segment_pools(affinity, popularity, settings.pool_size)
+
+    model = RecommenderModel(
+        model_id="",
+        product_ids=ids,
+        popularity=popularity,
+        typical_spend=np.asarray(typical_spend, dtype=np.float64)[order],
+        copurchase=copurchase_neighbours(history, settings.copurchase_neighbours),
+        semantic=semantic_neighbours(
+            np.asarray(embeddings, dtype=np.float32)[order],
+            np.asarray(has_embedding, dtype=bool)[order],
+            settings.semantic_neighbours,
+        ),
+        segment_row={s: r for r, s in enumerate(groups)},
+        affinity=affinity,
+        pools=pools,
+        n_sample=len(sample_histories),
+        settings=settings.as_dict(),
+    )
+    model.model_id = model_fingerprint(model)
+    return model
+
+
+def _segment_pools(affinity: np.ndarray, popularity: np.ndarray, size: int) -> sparse.csr_matrix:
+    """Per group row: its `size` best products by affinity plus the `size` most
+    popular overall (ties by lower product index)."""
+    n_groups, n_items = affinity.shape
+    size = min(size, n_items)
+    by_popularity = np.lexsort((np.arange(n_items), -popularity))[:size]
+    rows, cols = [], []
+    for row in range(n_groups):
+        by_affinity = np.lexsort((np.arange(n_items), -affinity[row]))[:size]
+        by_affinity = by_affinity[affinity[row, by_affinity] > 0]
+        chosen = np.union1d(by_affinity, by_popularity)
+        rows.append(np.full(chosen.size, row))
+        cols.append(chosen)
+    all_cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    return sparse.csr_matrix(
+        (
+            np.full(all_cols.size, _POOL_MARK),
+            (np.concatenate(rows) if rows else all_cols, all_cols),
+        ),
+        shape=(n_groups, n_items),
+    )
+
+
+def model_fingerprint(model: RecommenderModel) -> str:
+    """A content hash: the same fit inputs give the same model id."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(model.product_ids).encode())
+    for array in (model.popularity, model.typical_spend, model.affinity):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    for matrix in (model.copurchase, model.semantic, model.pools):
+        for part in (matrix.indptr, matrix.indices, matrix.data):
+            digest.update(np.ascontiguousarray(part).tobytes())
+    digest.update(json.dumps(sorted(model.segment_row.items())).encode())
+    digest.update(json.dumps(model.settings, sort_keys=True).encode())
+    return "rec-" + digest.hexdigest()[:16]
 
 
 def output_schema() -> pa.Schema:
@@ -129,27 +246,118 @@ def output_schema() -> pa.Schema:
     )
 
 
-def _candidates_array(per_customer: list[list[tuple] | None]) -> pa.Array:
-    offsets, mask = [0], []
-    fields: list[list] = [[] for _ in CANDIDATE_TYPE]
-    for candidates in per_customer:
-        mask.append(candidates is None)
-        for candidate in candidates or []:
-            for column, value in zip(fields, candidate, strict=True):
-                column.append(value)
-        offsets.append(len(fields[0]))
+@dataclass(frozen=True)
+class _Scored:
+    """One customer's candidates, best first (parallel arrays)."""
+
+    items: np.ndarray
+    confidence: np.ndarray
+    copurchase: np.ndarray
+    semantic: np.ndarray
+    affinity: np.ndarray
+
+
+def _without(history: sparse.csr_matrix):
+    """A function dropping, from a (customers x items) matrix, the entries of
+    products the customer already bought, so signals are scaled against
+    candidates only."""
+    n_items = history.shape[1]
+    rows = np.repeat(np.arange(history.shape[0], dtype=np.int64), np.diff(history.indptr))
+    bought_keys = np.sort(rows * n_items + history.indices)
+
+    def drop(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+        matrix = sparse.csr_matrix(matrix)
+        own_rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+        keys = own_rows * n_items + matrix.indices
+        at = np.minimum(np.searchsorted(bought_keys, keys), max(bought_keys.size - 1, 0))
+        bought = (bought_keys[at] == keys) if bought_keys.size else np.zeros(keys.size, bool)
+        matrix.data = np.where(bought, 0.0, matrix.data)
+        matrix.eliminate_zeros()
+        return matrix
+
+    return drop
+
+
+def score_histories(
+    model: RecommenderModel,
+    histories: Sequence[Sequence[str] | None],
+    segment_ids: Sequence[int | None],
+    k: int,
+    weights: ScoringWeights,
+) -> list[_Scored]:
+    """The best `k` candidates of each customer (vectorised over the batch)."""
+    n_items = len(model.product_ids)
+    history = history_matrix(histories, model.index, n_items)
+    not_bought = _without(history)
+    copurchase = row_max_normalize(not_bought(history @ model.copurchase))
+    semantic = row_max_normalize(not_bought(history @ model.semantic))
+    rows_of_group = model.rows_for_segments(segment_ids)
+    # candidates: neighbours of the history plus the segment's pool. One
+    # complex matrix carries both neighbour signals through the union
+    # (real: co-purchase, imaginary: semantic); bought products get a
+    # negative real part and are dropped.
+    union = (
+        copurchase.astype(np.complex128)
+        + 1j * semantic
+        + model.pools[rows_of_group]
+        - 2.0 * history
+    ).tocsr()
+    rows = np.repeat(np.arange(union.shape[0], dtype=np.int64), np.diff(union.indptr))
+    cols = union.indices.astype(np.int64)
+    cp_all, sem_all = union.data.real, union.data.imag
+    keep = cp_all >= 0
+    rows, cols, cp_all, sem_all = rows[keep], cols[keep], cp_all[keep], sem_all[keep]
+    aff_all = model.affinity[rows_of_group[rows], cols].astype(np.float64)
+    confidence_all = blend_confidence(cp_all, sem_all, aff_all, model.popularity[cols], weights)
+    order, rank = rank_within_rows(rows, cols, confidence_all)
+    top = order[rank < k]
+    top_rows, top_cols = rows[top], cols[top]
+    cp, sem, aff, confidence = cp_all[top], sem_all[top], aff_all[top], confidence_all[top]
+    starts = np.searchsorted(top_rows, np.arange(len(histories) + 1))
+    return [
+        _Scored(
+            items=top_cols[starts[r] : starts[r + 1]],
+            confidence=confidence[starts[r] : starts[r + 1]],
+            copurchase=cp[starts[r] : starts[r + 1]],
+            semantic=sem[starts[r] : starts[r + 1]],
+            affinity=aff[starts[r] : starts[r + 1]],
+        )
+        for r in range(len(histories))
+    ]
+
+
+def _candidates_array(model: RecommenderModel, per_customer: list[_Scored | None]) -> pa.Array:
+    lengths = np.asarray([0 if s is None else s.items.size for s in per_customer], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    present = [s for s in per_customer if s is not None]
+
+    def flat(name: str, dtype: type = np.float64) -> np.ndarray:
+        parts = [getattr(s, name) for s in present]
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    items = flat("items", np.int64)
+    confidence = flat("confidence")
+    ranks = np.concatenate([np.arange(1, n + 1) for n in lengths]) if lengths.sum() else items
     struct = pa.StructArray.from_arrays(
-        [pa.array(values, f.type) for values, f in zip(fields, CANDIDATE_TYPE, strict=True)],
+        [
+            pa.array(model.product_ids, pa.string()).take(pa.array(items, pa.int64())),
+            pa.array(ranks, pa.int32()),
+            pa.array(confidence, pa.float64()),
+            pa.array(predicted_value(confidence, model.typical_spend[items]), pa.float64()),
+            pa.array(np.round(flat("copurchase"), 6), pa.float64()),
+            pa.array(np.round(flat("semantic"), 6), pa.float64()),
+            pa.array(np.round(flat("affinity"), 6), pa.float64()),
+            pa.array(np.round(model.popularity[items].astype(np.float64), 6), pa.float64()),
+        ],
         fields=list(CANDIDATE_TYPE),
     )
-    return pa.ListArray.from_arrays(
-        pa.array(offsets, pa.int32()), struct, mask=pa.array(mask, pa.bool_())
-    )
+    mask = pa.array([s is None for s in per_customer], pa.bool_())
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct, mask=mask)
 
 
 def score_customers(
     batches: Iterable[pa.RecordBatch],
-    catalog: Catalog,
+    model: RecommenderModel,
     *,
     k: int,
     weights: ScoringWeights,
@@ -161,45 +369,17 @@ def score_customers(
     """One output row per input customer (columns INPUT_COLUMNS) with up to
     `k` candidates, best first."""
     schema = output_schema()
-    dimension = catalog.embeddings.shape[1]
-    index = catalog.index
     next_batch_number = 1
     for batch in batches:
         if batch.num_rows == 0:
             continue
-        vectors, _ = array_to_vectors(batch.column("vector"), dimension)
+        histories = batch.column("purchased_product_ids").to_pylist()
         segment_ids = batch.column("segment_id").to_pylist()
-        purchased = batch.column("purchased_product_ids").to_pylist()
 
-        def score(rows: list[int], vectors=vectors, segment_ids=segment_ids, purchased=purchased):
-            rows_arr = np.asarray(rows, dtype=np.int64)
-            similarity = vectors[rows_arr] @ catalog.embeddings.T
-            affinity = catalog.affinity_rows([segment_ids[r] for r in rows])
-            confidence = blend_confidence(similarity, affinity, catalog.popularity, weights)
-            excluded = np.zeros(confidence.shape, dtype=bool)
-            for j, r in enumerate(rows):
-                bought = [index[p] for p in purchased[r] or [] if p in index]
-                excluded[j, bought] = True
-            picked = top_k(confidence, k, excluded)
-            result = []
-            for j in range(len(rows)):
-                chosen = [c for c in picked[j] if c >= 0]
-                values = predicted_value(confidence[j, chosen], catalog.typical_spend[chosen])
-                result.append(
-                    [
-                        (
-                            catalog.product_ids[c],
-                            rank + 1,
-                            float(confidence[j, c]),
-                            float(values[rank]),
-                            round(float(similarity[j, c]), 6),
-                            round(float(affinity[j, c]), 6),
-                            round(float(catalog.popularity[c]), 6),
-                        )
-                        for rank, c in enumerate(chosen)
-                    ]
-                )
-            return result
+        def score(rows: list[int], histories=histories, segment_ids=segment_ids):
+            return score_histories(
+                model, [histories[r] for r in rows], [segment_ids[r] for r in rows], k, weights
+            )
 
         outcomes = list(
             run_in_batches(
@@ -218,7 +398,7 @@ def score_customers(
                 batch.column("scoring_fingerprint").cast(pa.string()),
                 batch.column("segment_id").cast(pa.int32()),
                 batch.column("segment_model_id").cast(pa.string()),
-                _candidates_array([o.value if o.ok else None for o in outcomes]),
+                _candidates_array(model, [o.value if o.ok else None for o in outcomes]),
                 pa.array([recommender_version] * n, pa.string()),
                 *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), run),
             ],

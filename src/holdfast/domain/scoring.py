@@ -1,10 +1,13 @@
-"""Recommendation scoring: blend signals into a confidence, pick the top k.
+"""Recommendation scoring: blend signals into a confidence.
 
-A candidate's confidence is a convex blend of three signals, each in [0, 1]:
-- similarity: cosine between the customer's taste vector and the product's
-  text embedding, clipped at 0 (what the customer's purchases are *about*);
-- segment affinity: how much customers of the same segment buy the product,
-  relative to the segment's best seller (what similar customers buy);
+A candidate's confidence is a convex blend of four signals, each in [0, 1]:
+- co-purchase: sum of the co-purchase cosine between the candidate and each
+  product the customer bought (item-kNN), divided by the customer's best
+  candidate's sum (what people who bought the same things also bought);
+- semantic: the same with text-embedding neighbours (what the customer's
+  purchases are *about*; reaches products nobody has bought yet);
+- segment affinity: share of the segment's customers who bought it, relative
+  to the segment's best seller (what similar customers buy);
 - popularity: log-scaled purchase count relative to the best seller (a prior
   that also serves customers with no history).
 So confidence is in [0, 1] by construction. The predicted value is the
@@ -14,7 +17,7 @@ typical purchase amount (median line amount, or its price if never bought).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -25,14 +28,19 @@ SCORE_DECIMALS = 6
 class ScoringWeights:
     """Blend weights; they must be non-negative and sum to 1."""
 
-    similarity: float = 0.55
-    segment: float = 0.30
+    copurchase: float = 0.55
+    semantic: float = 0.15
+    segment: float = 0.15
     popularity: float = 0.15
 
     def __post_init__(self) -> None:
-        parts = (self.similarity, self.segment, self.popularity)
-        if any(p < 0 for p in parts) or not np.isclose(sum(parts), 1.0):
+        parts = tuple(asdict(self).values())
+        if any(not np.isfinite(p) or p < 0 for p in parts) or not np.isclose(sum(parts), 1.0):
             raise ValueError(f"scoring weights must be >= 0 and sum to 1, got {parts}")
+
+    def label(self) -> str:
+        """A stable text form, part of the recommender version."""
+        return ",".join(f"{name}={value:g}" for name, value in asdict(self).items())
 
 
 def popularity_prior(purchase_counts: np.ndarray) -> np.ndarray:
@@ -45,17 +53,23 @@ def popularity_prior(purchase_counts: np.ndarray) -> np.ndarray:
 
 
 def blend_confidence(
-    similarity: np.ndarray,
+    copurchase: np.ndarray,
+    semantic: np.ndarray,
     segment_affinity: np.ndarray,
     popularity: np.ndarray,
     weights: ScoringWeights,
 ) -> np.ndarray:
-    """Confidence in [0, 1] for every (customer, product), rounded to
+    """Confidence in [0, 1] for aligned arrays of signals, rounded to
     SCORE_DECIMALS so reruns in other batch shapes rank identically."""
+
+    def unit(values: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+
     blended = (
-        weights.similarity * np.clip(np.asarray(similarity, dtype=np.float64), 0.0, 1.0)
-        + weights.segment * np.clip(np.asarray(segment_affinity, dtype=np.float64), 0.0, 1.0)
-        + weights.popularity * np.clip(np.asarray(popularity, dtype=np.float64), 0.0, 1.0)[None, :]
+        weights.copurchase * unit(copurchase)
+        + weights.semantic * unit(semantic)
+        + weights.segment * unit(segment_affinity)
+        + weights.popularity * unit(popularity)
     )
     return np.round(np.clip(blended, 0.0, 1.0), SCORE_DECIMALS)
 
@@ -65,31 +79,58 @@ def predicted_value(confidence: np.ndarray, typical_spend: np.ndarray) -> np.nda
     return np.round(np.asarray(confidence, dtype=np.float64) * typical_spend, 2)
 
 
-def top_k(scores: np.ndarray, k: int, excluded: np.ndarray | None = None) -> np.ndarray:
-    """Indexes of the k best columns per row, best first.
+def affinity_rows(bought: np.ndarray) -> np.ndarray:
+    """Per-group product affinity from (groups x items) buyer counts: each row
+    divided by its maximum, in [0, 1]; all-zero rows stay zero."""
+    counts = np.asarray(bought, dtype=np.float64)
+    top = counts.max(axis=1, keepdims=True) if counts.size else np.zeros((counts.shape[0], 1))
+    return np.round(counts / np.where(top > 0, top, 1.0), SCORE_DECIMALS).astype(np.float32)
 
-    Ties are broken by the lower column index (callers order products by
-    product_id), so the result never depends on sort stability or batch shape.
-    Excluded cells are never returned; rows may get fewer than k.
+
+@dataclass(frozen=True)
+class RecommenderFitInfo:
+    """What the refit policy needs to know about the current recommender."""
+
+    recommender_model_id: str
+    population_at_fit: int
+    catalog_fingerprint: str
+    segment_model_id: str
+
+
+def recommender_refit_decision(
+    current: RecommenderFitInfo | None,
+    *,
+    population: int,
+    catalog_fingerprint: str,
+    segment_model_id: str,
+    forced: bool,
+    growth_threshold: float,
+) -> tuple[bool, str]:
+    """Whether to fit a new recommender (neighbour lists, affinities, pools),
+    and why (the reason is stored).
+
+    Policy: fit when there is none; when the operator asks (var
+    `recommender_refit`); when the embedded catalog changed (products, their
+    texts or the embedding model); when the segment model changed (affinities
+    are per segment); or when the customers with purchases grew by more than
+    `growth_threshold` since the fit. A refit rescores every customer, so it
+    never happens silently on every run.
     """
-    if scores.ndim != 2:
-        raise ValueError("scores must be 2-D")
-    n_rows, n_cols = scores.shape
-    k = min(k, n_cols)
-    masked = scores.astype(np.float64, copy=True)
-    if excluded is not None:
-        masked[excluded] = -np.inf
-    picked = np.full((n_rows, k), -1, dtype=np.int64)
-    if k == 0:
-        return picked
-    for row in range(n_rows):
-        values = masked[row]
-        kth = np.partition(values, n_cols - k)[n_cols - k]
-        if not np.isfinite(kth):
-            candidates = np.flatnonzero(np.isfinite(values))
-        else:
-            candidates = np.flatnonzero(values >= kth)
-        order = np.lexsort((candidates, -values[candidates]))[:k]
-        chosen = candidates[order]
-        picked[row, : chosen.size] = chosen
-    return picked
+    if population == 0:
+        return False, "no customer with purchases yet"
+    if current is None:
+        return True, "no recommender yet"
+    if forced:
+        return True, "refit requested (var recommender_refit)"
+    if current.catalog_fingerprint != catalog_fingerprint:
+        return True, "the embedded catalog changed"
+    if current.segment_model_id != segment_model_id:
+        return True, "the segment model changed"
+    base = max(current.population_at_fit, 1)
+    growth = (population - base) / base
+    if growth > growth_threshold:
+        return (
+            True,
+            f"customers grew {growth:.0%} since the last fit (threshold {growth_threshold:.0%})",
+        )
+    return False, "current recommender kept"

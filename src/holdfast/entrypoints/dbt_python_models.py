@@ -21,19 +21,27 @@ from holdfast import __version__
 from holdfast.application import customer_vectors, embedding, recommend, segments
 from holdfast.application.records import array_to_vectors
 from holdfast.application.resilience import RetryPolicy
-from holdfast.domain.scoring import ScoringWeights
+from holdfast.domain.scoring import (
+    RecommenderFitInfo,
+    ScoringWeights,
+    recommender_refit_decision,
+)
 from holdfast.domain.segmentation import (
     SAMPLE_RANK_SQL,
     FittedModelInfo,
     auto_min_cluster_size,
     refit_decision,
 )
+from holdfast.entrypoints.observed import observed_step
 from holdfast.infrastructure import warehouse
 from holdfast.infrastructure.clustering import HdbscanClusterer
 from holdfast.infrastructure.model_store import dump_model, load_model
 
 VECTOR_DIMENSION = 384
 STREAM_BATCH_ROWS = 8192
+# the language model is ~100x slower per row: smaller batches, so progress
+# lines come every few seconds
+EMBED_STREAM_ROWS = 1024
 
 
 def _int(name: str, value: Any, minimum: int = 0) -> int:
@@ -96,6 +104,7 @@ class StepSettings:
         )
 
 
+@observed_step("embed_products")
 def embed_products_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -131,7 +140,7 @@ def embed_products_model(
     return warehouse.as_reader(
         schema,
         embedding.embed_products(
-            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
+            warehouse.stream(con, sql, params, EMBED_STREAM_ROWS),
             encoder,
             run=run,
             policy=settings.policy,
@@ -140,6 +149,7 @@ def embed_products_model(
     )
 
 
+@observed_step("vectorize_customers")
 def customer_vectors_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -209,6 +219,7 @@ SEGMENT_MODEL_SCHEMA = pa.schema(
 )
 
 
+@observed_step("fit_segments")
 def segment_models_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -317,6 +328,7 @@ def segment_models_model(
     )
 
 
+@observed_step("assign_segments")
 def customer_segments_model(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -364,59 +376,202 @@ def customer_segments_model(
     )
 
 
-def _load_catalog(
-    con: duckdb.DuckDBPyConnection, embeddings: Any, statistics: Any, affinity: Any
-) -> recommend.Catalog:
+RECOMMENDER_MODEL_SCHEMA = pa.schema(
+    [
+        pa.field("recommender_model_id", pa.string(), nullable=False),
+        pa.field("fit_reason", pa.string(), nullable=False),
+        pa.field("n_sample", pa.int64(), nullable=False),
+        pa.field("population_at_fit", pa.int64(), nullable=False),
+        pa.field("n_products", pa.int64(), nullable=False),
+        pa.field("catalog_fingerprint", pa.string(), nullable=False),
+        pa.field("segment_model_id", pa.string(), nullable=False),
+        pa.field("params", pa.string(), nullable=False),
+        pa.field("model_checksum", pa.string(), nullable=False),
+        pa.field("model_blob", pa.binary(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("fitted_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+@observed_step("fit_recommender")
+def recommender_models_model(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    embeddings: Any,
+    statistics: Any,
+    profiles: Any,
+    segmented: Any,
+    segment_models: Any,
+    runs: Any,
+    this: str | None,
+    sample_size: Any,
+    copurchase_neighbours: Any,
+    semantic_neighbours: Any,
+    pool_size: Any,
+    refit: Any,
+    refit_growth: Any,
+    seed: Any,
+) -> pa.Table:
+    """int_recommender_models: a new fitted recommender when the policy says so."""
+    run = warehouse.run_context(con, runs)
+    n_sample_max = _int("recommender_fit_sample_size", sample_size, 1)
+    settings = recommend.FitSettings(
+        copurchase_neighbours=_int("recommender_copurchase_neighbours", copurchase_neighbours, 1),
+        semantic_neighbours=_int("recommender_semantic_neighbours", semantic_neighbours, 0),
+        pool_size=_int("recommender_pool_size", pool_size, 1),
+    )
     embeddings_view = warehouse.view(con, embeddings, "hf_embeddings")
     statistics_view = warehouse.view(con, statistics, "hf_statistics")
-    affinity_view = warehouse.view(con, affinity, "hf_affinity")
-    table = con.sql(
+    profiles_view = warehouse.view(con, profiles, "hf_profiles")
+    segmented_view = warehouse.view(con, segmented, "hf_segmented")
+    models_view = warehouse.view(con, segment_models, "hf_segment_models")
+    catalog_fingerprint = warehouse.first_row(
+        con,
+        f"""
+        select md5(coalesce(string_agg(
+            s.product_id || ':' || coalesce(e.text_hash || '@' || e.embedding_model_version, '-'),
+            ',' order by s.product_id), ''))
+        from {statistics_view} as s
+        left join {embeddings_view} as e on e.product_id = s.product_id and e.status = 'ok'
+        """,
+    )[0]
+    segment_row = warehouse.first_row(
+        con,
+        f"select segment_model_id from {models_view} "
+        "order by fitted_at desc, segment_model_id desc limit 1",
+    )
+    segment_model_id = segment_row[0] if segment_row else segments.UNSEGMENTED_MODEL_ID
+    population = warehouse.first_row(
+        con, f"select count(*) from {profiles_view} where len(product_ids) > 0"
+    )[0]
+    current = None
+    if this is not None:
+        warehouse.view(con, this, "hf_previous_recommenders")
+        row = warehouse.first_row(
+            con,
+            "select recommender_model_id, population_at_fit, catalog_fingerprint, "
+            "segment_model_id from hf_previous_recommenders "
+            "order by fitted_at desc, recommender_model_id desc limit 1",
+        )
+        current = RecommenderFitInfo(*row) if row else None
+    fit, reason = recommender_refit_decision(
+        current,
+        population=population,
+        catalog_fingerprint=catalog_fingerprint,
+        segment_model_id=segment_model_id,
+        forced=_bool("recommender_refit", refit),
+        growth_threshold=_float("recommender_refit_growth", refit_growth),
+    )
+    if not fit:
+        return RECOMMENDER_MODEL_SCHEMA.empty_table()
+    seed_value = _int("random_seed", seed)
+    catalog = con.sql(
         f"""
         select s.product_id, e.embedding, s.n_purchases, s.typical_spend
         from {statistics_view} as s
-        left join {embeddings_view} as e
-            on e.product_id = s.product_id and e.status = 'ok'
+        left join {embeddings_view} as e on e.product_id = s.product_id and e.status = 'ok'
         order by s.product_id
         """
     ).to_arrow_table()
-    product_embeddings, _ = array_to_vectors(table.column("embedding"), VECTOR_DIMENSION)
-    return recommend.build_catalog(
-        table.column("product_id").to_pylist(),
+    product_embeddings, has_embedding = array_to_vectors(
+        catalog.column("embedding"), VECTOR_DIMENSION
+    )
+    sample = con.execute(
+        f"""
+        select sampled.product_ids, segmented.segment_id
+        from (
+            select customer_id, product_ids from {profiles_view}
+            where len(product_ids) > 0
+            order by {SAMPLE_RANK_SQL}, customer_id
+            limit ?
+        ) as sampled
+        left join {segmented_view} as segmented
+            on segmented.customer_id = sampled.customer_id and segmented.status = 'ok'
+        order by sampled.customer_id
+        """,
+        [str(seed_value), n_sample_max],
+    ).to_arrow_table()
+    model = recommend.fit_recommender(
+        catalog.column("product_id").to_pylist(),
         product_embeddings,
-        table.column("n_purchases").to_pylist(),
-        table.column("typical_spend").to_pylist(),
-        con.execute(
-            f"select segment_id, product_id, affinity from {affinity_view} "
-            "order by segment_id, product_id"
-        ).fetchall(),
+        has_embedding,
+        catalog.column("n_purchases").to_pylist(),
+        catalog.column("typical_spend").to_pylist(),
+        sample.column("product_ids").to_pylist(),
+        sample.column("segment_id").to_pylist(),
+        settings,
+    )
+    blob, checksum = dump_model(model)
+    params = {**settings.as_dict(), "sample_size": model.n_sample, "seed": seed_value}
+    return pa.Table.from_pylist(
+        [
+            {
+                "recommender_model_id": model.model_id,
+                "fit_reason": reason,
+                "n_sample": model.n_sample,
+                "population_at_fit": population,
+                "n_products": len(model.product_ids),
+                "catalog_fingerprint": catalog_fingerprint,
+                "segment_model_id": segment_model_id,
+                "params": json.dumps(params, sort_keys=True),
+                "model_checksum": checksum,
+                "model_blob": blob,
+                "run_id": run.run_id,
+                "fitted_at": run.run_started_at,
+            }
+        ],
+        schema=RECOMMENDER_MODEL_SCHEMA,
     )
 
 
+def scoring_weights(
+    copurchase: Any, semantic: Any, segment: Any, popularity: Any
+) -> ScoringWeights:
+    """The blend weights from their vars (checked: >= 0, summing to 1)."""
+    return ScoringWeights(
+        copurchase=_float("recommendation_weight_copurchase", copurchase),
+        semantic=_float("recommendation_weight_semantic", semantic),
+        segment=_float("recommendation_weight_segment", segment),
+        popularity=_float("recommendation_weight_popularity", popularity),
+    )
+
+
+@observed_step("recommend")
 def recommendations_model(
     con: duckdb.DuckDBPyConnection,
     *,
     scoring_inputs: Any,
-    embeddings: Any,
-    statistics: Any,
-    affinity: Any,
+    recommender_models: Any,
     runs: Any,
     this: str | None,
     candidates_per_customer: Any,
+    weight_copurchase: Any,
+    weight_semantic: Any,
+    weight_segment: Any,
+    weight_popularity: Any,
     batch_size: Any,
     max_retries: Any,
     initial_backoff: Any,
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
-    """int_recommendations_scored: candidates for customers whose inputs changed."""
+    """int_recommendations_scored: candidates for customers whose inputs changed,
+    or everyone after a refit of the recommender or a change of its settings."""
     settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
     k = _int("recommendation_candidates_per_customer", candidates_per_customer, 1)
-    weights = ScoringWeights()
-    version = (
-        f"holdfast-{__version__}:blend(sim={weights.similarity},seg={weights.segment},"
-        f"pop={weights.popularity}):k={k}"
-    )
+    weights = scoring_weights(weight_copurchase, weight_semantic, weight_segment, weight_popularity)
     run = warehouse.run_context(con, runs)
-    catalog = _load_catalog(con, embeddings, statistics, affinity)
+    models_view = warehouse.view(con, recommender_models, "hf_recommenders")
+    row = warehouse.first_row(
+        con,
+        f"select model_blob, model_checksum from {models_view} "
+        "order by fitted_at desc, recommender_model_id desc limit 1",
+    )
+    schema = recommend.output_schema()
+    if row is None:
+        return warehouse.as_reader(schema, [])  # nobody has purchases yet
+    model = load_model(row[0], row[1], recommend.RecommenderModel)
+    version = f"holdfast-{__version__}:{model.model_id}:{weights.label()}:k={k}"
     sql, params = warehouse.pending_records(
         con,
         scoring_inputs,
@@ -431,10 +586,10 @@ def recommendations_model(
         max_failed_runs=settings.max_failed_runs,
     )
     return warehouse.as_reader(
-        recommend.output_schema(),
+        schema,
         recommend.score_customers(
             warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
-            catalog,
+            model,
             k=k,
             weights=weights,
             recommender_version=version,

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from holdfast.domain.scoring import top_k
-
 
 @dataclass(frozen=True)
 class Interactions:
@@ -39,6 +37,16 @@ class Interactions:
             if j is not None:
                 matrix[row[customer], j] = 1.0
         return cls(customers, products, matrix)
+
+
+def top_k(scores: np.ndarray, k: int, excluded: np.ndarray) -> np.ndarray:
+    """Column indexes of the k best scores per row, best first; ties go to the lower
+    index (a stable sort of the negated scores); excluded cells never appear (-1 pads)."""
+    masked = np.where(excluded, -np.inf, np.asarray(scores, dtype=np.float64))
+    k = min(k, masked.shape[1])
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :k]
+    allowed = np.isfinite(np.take_along_axis(masked, order, axis=1))
+    return np.where(allowed, order, -1)
 
 
 def popularity_scores(interactions: Interactions) -> np.ndarray:

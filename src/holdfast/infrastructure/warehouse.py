@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from holdfast.application.records import RunContext, array_to_vectors
+from holdfast.infrastructure.step_telemetry import ExpectedRows
 
 
 def view(con: duckdb.DuckDBPyConnection, relation: Any, name: str) -> str:
@@ -41,6 +42,7 @@ def stream(
     con: duckdb.DuckDBPyConnection, sql: str, params: list | None, batch_size: int
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of a query, at most `batch_size` rows each."""
+    ExpectedRows.announce(first_row(con, f"select count(*) from ({sql})", params)[0])
     relation = con.sql(sql, params=params) if params else con.sql(sql)
     yield from relation.to_arrow_reader(batch_size)
 

@@ -1,0 +1,293 @@
+"""Scale benchmark: a full build, a 1%-new-batch run and a nothing-new run.
+
+Generates N synthetic customers (about 10 purchases each, long-tailed) over a
+20,000-product catalog, then times three `dbt build` runs on one DuckDB file:
+
+1. full: from an empty database;
+2. one_percent: after one new batch of 1% more (new) customers lands;
+3. nothing_new: again, with nothing new.
+
+For each run it reports wall time and the peak resident memory of the whole
+process tree (dbt and anything it starts), sampled from /proc, and per dbt
+node the time and the tree's peak memory while that node ran. It also times a
+bare encode loop of the embedding backend over the same product texts and
+compares it with the pipeline's product-embedding step. One JSON document on
+stdout. Usage:
+
+    .venv/bin/python bench/scale.py --customers 100000 [--repeats 3]
+    make bench CUSTOMERS=2000000
+
+`--repeats` repeats the three runs on fresh databases and reports medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+CATALOG_SIZE = 20_000
+EMBED_NODE = "model.holdfast.int_products_embedded"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of `root` and all its descendants."""
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            fields = Path(f"/proc/{pid}/statm").read_text().split()
+            total += int(fields[1]) * PAGE_SIZE
+        except OSError:
+            continue
+        stack.extend(_children(pid))
+    return total
+
+
+class TreeSampler(threading.Thread):
+    """Samples the process tree's RSS every `interval` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.samples.append((time.time(), tree_rss_bytes(self.pid)))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def peak(self, start: float | None = None, end: float | None = None) -> int:
+        window = [
+            rss
+            for t, rss in self.samples
+            if (start is None or t >= start - self.interval) and (end is None or t <= end)
+        ]
+        return max(window, default=0)
+
+
+def _gib(n: int) -> float:
+    return round(n / 2**30, 3)
+
+
+def _timestamp(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def generate(landing: Path, customers: int, seed: int, products: int = CATALOG_SIZE) -> dict:
+    """The base landing zone plus, aside, one batch of 1% new customers."""
+    from holdfast.datagen.synthetic import generate_landing
+
+    started = time.perf_counter()
+    base = generate_landing(landing, customers=customers, products=products, seed=seed)
+    extra_dir = landing.parent / "increment"
+    increment = generate_landing(
+        extra_dir,
+        customers=max(1, customers // 100),
+        products=products,
+        seed=seed + 1,
+        batches=1,
+    )
+    return {
+        "customers": customers,
+        "customer_lines": base.customer_lines,
+        "batches": len(base.customer_batches),
+        "products": base.products,
+        "increment_customers": increment.customers,
+        "increment_lines": increment.customer_lines,
+        "landing_bytes": sum(p.stat().st_size for p in landing.rglob("*.jsonl")),
+        "generate_seconds": round(time.perf_counter() - started, 1),
+        "increment_file": str(extra_dir / "customers" / increment.customer_batches[0]) + ".jsonl",
+        "next_batch_id": f"customers_{len(base.customer_batches) + 1:04d}",
+    }
+
+
+def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
+    """One `dbt build`, timed and sampled; per-node figures from run_results."""
+    target = workdir / f"target-{name}"
+    env = dict(os.environ, HOLDFAST_DUCKDB_PATH=str(database), DO_NOT_TRACK="1")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    command = [
+        str(Path(sys.executable).parent / "dbt"),
+        "build",
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(workdir / f"logs-{name}"),
+        "--vars",
+        json.dumps({"landing_dir": str(landing)}),
+    ]
+    started = time.time()
+    with open(workdir / f"dbt-{name}.out", "w") as log:
+        process = subprocess.Popen(
+            command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        sampler = TreeSampler(process.pid)
+        sampler.start()
+        returncode = process.wait()
+        sampler.stop()
+    wall = time.time() - started
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    nodes = {}
+    for result in results:
+        timings = {t["name"]: t for t in result.get("timing", [])}
+        execute = timings.get("execute") or {}
+        compile_ = timings.get("compile") or execute
+        if not execute.get("started_at"):
+            continue
+        start, end = _timestamp(compile_["started_at"]), _timestamp(execute["completed_at"])
+        nodes[result["unique_id"]] = {
+            "status": result["status"],
+            "seconds": round(result["execution_time"], 2),
+            "peak_rss_gib": _gib(sampler.peak(start, end)),
+        }
+    failures = [k for k, v in nodes.items() if v["status"] in {"error", "fail"}]
+    return {
+        "returncode": returncode,
+        "wall_seconds": round(wall, 1),
+        "peak_rss_gib": _gib(sampler.peak()),
+        "failures": failures,
+        "nodes": nodes,
+    }
+
+
+def bare_encode(database: Path, batch_size: int = 256) -> dict:
+    """Texts per second of a bare encode loop over the catalog's product texts."""
+    import duckdb
+
+    from holdfast.infrastructure.encoder import load_encoder
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        texts = [
+            row[0]
+            for row in con.execute(
+                "select product_text from intermediate.int_products_current order by product_id"
+            ).fetchall()
+        ]
+    started = time.perf_counter()
+    encoder = load_encoder()
+    load_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for offset in range(0, len(texts), batch_size):
+        encoder.encode(texts[offset : offset + batch_size])
+    seconds = time.perf_counter() - started
+    return {
+        "texts": len(texts),
+        "load_seconds": round(load_seconds, 1),
+        "encode_seconds": round(seconds, 1),
+        "texts_per_second": round(len(texts) / seconds, 1),
+        "backend": encoder.version,
+    }
+
+
+def one_repeat(workdir: Path, data: dict, landing: Path) -> dict:
+    database = workdir / "bench.duckdb"
+    for stale in workdir.glob("bench.duckdb*"):
+        stale.unlink()
+    increment_target = landing / "customers" / f"{data['next_batch_id']}.jsonl"
+    increment_target.unlink(missing_ok=True)
+    runs = {"full": dbt_build(workdir, "full", landing, database)}
+    shutil.copyfile(data["increment_file"], increment_target)
+    runs["one_percent"] = dbt_build(workdir, "one_percent", landing, database)
+    runs["nothing_new"] = dbt_build(workdir, "nothing_new", landing, database)
+    increment_target.unlink()
+    runs["database_bytes"] = database.stat().st_size
+    return runs
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+def summarise(repeats: list[dict], bare: dict) -> dict:
+    summary = {}
+    for run in ("full", "one_percent", "nothing_new"):
+        summary[run] = {
+            "wall_seconds_median": _median([r[run]["wall_seconds"] for r in repeats]),
+            "peak_rss_gib_median": _median([r[run]["peak_rss_gib"] for r in repeats]),
+        }
+    full = summary["full"]["wall_seconds_median"]
+    summary["one_percent"]["share_of_full"] = round(
+        summary["one_percent"]["wall_seconds_median"] / full, 4
+    )
+    embed_seconds = _median([r["full"]["nodes"][EMBED_NODE]["seconds"] for r in repeats])
+    pipeline_rate = bare["texts"] / embed_seconds if embed_seconds else 0.0
+    summary["embedding"] = {
+        "bare_texts_per_second": bare["texts_per_second"],
+        "bare_load_seconds": bare["load_seconds"],
+        "pipeline_step_seconds": embed_seconds,
+        "pipeline_texts_per_second": round(pipeline_rate, 1),
+        "pipeline_to_bare_ratio": round(pipeline_rate / bare["texts_per_second"], 3),
+    }
+    slowest = sorted(
+        repeats[0]["full"]["nodes"].items(), key=lambda item: item[1]["seconds"], reverse=True
+    )
+    summary["full_slowest_nodes"] = {k: v for k, v in slowest[:10]}
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--products", type=int, default=CATALOG_SIZE, help="catalog size (smoke runs only)"
+    )
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+    workdir = (args.workdir or Path(f"/tmp/holdfast-bench-{args.customers}")).resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    landing = workdir / "landing"
+    data = generate(landing, args.customers, args.seed, args.products)
+    repeats = [one_repeat(workdir, data, landing) for _ in range(args.repeats)]
+    bare = bare_encode(workdir / "bench.duckdb")
+    document = {
+        "benchmark": "holdfast scale",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": _gib(os.sysconf("SC_PHYS_PAGES") * PAGE_SIZE),
+            "python": platform.python_version(),
+            "duckdb_memory_limit": os.environ.get("HOLDFAST_DUCKDB_MEMORY_LIMIT", "2GB"),
+        },
+        "data": {k: v for k, v in data.items() if k != "increment_file"},
+        "repeats": args.repeats,
+        "summary": summarise(repeats, bare),
+        "bare_encode": bare,
+        "runs": repeats,
+    }
+    print(json.dumps(document, indent=2))
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

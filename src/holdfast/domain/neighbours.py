@@ -1,0 +1,150 @@
+"""Item-item neighbour lists and sparse top-k: the candidate generators' maths.
+
+Two item-item similarities, each kept as the `k` best neighbours per item in a
+sparse (items x items) matrix, so scoring a customer costs their history
+length x k, never the catalog size:
+
+- co-purchase: cosine of the items' buyer sets, co(i, j) / sqrt(n_i * n_j),
+  counted on a sample of customers (item-kNN);
+- semantic: cosine of the items' text embeddings, clipped at 0 (reaches
+  products nobody bought yet).
+
+Ties are broken by the lower item index everywhere, so results never depend on
+sort stability or batch shape. Pure numpy/scipy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+SCORE_SCALE = 1_000_000  # scores are compared at 6 decimals
+_ROW_BITS = 40
+_SCORE_BITS = 20
+
+
+def top_k_per_row(matrix: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
+    """Keep the k largest stored values of each row (ties: lower column first).
+
+    Values must lie in [0, 1] (they are compared at 6 decimals); explicit zeros
+    are dropped.
+    """
+    matrix = sparse.csr_matrix(matrix)
+    matrix.eliminate_zeros()
+    n_rows, n_cols = matrix.shape
+    if n_cols >= 1 << _SCORE_BITS or n_rows >= 1 << (63 - _ROW_BITS):
+        raise ValueError("matrix too large for the packed sort key")
+    order, rows, cols, rank = sorted_entries(matrix)
+    keep = rank < k
+    return sparse.csr_matrix(
+        (matrix.data[order][keep], (rows[keep], cols[keep])),
+        shape=matrix.shape,
+        dtype=np.float32,
+    )
+
+
+def _packed_keys(rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> np.ndarray:
+    scores = np.rint(np.clip(values, 0.0, 1.0) * SCORE_SCALE).astype(np.int64)
+    return (
+        (rows.astype(np.int64) << _ROW_BITS)
+        | ((SCORE_SCALE - scores) << _SCORE_BITS)
+        | cols.astype(np.int64)
+    )
+
+
+def rank_within_rows(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(order, rank): `order` sorts the entries by row, then best first (value
+    at 6 decimals descending, then lower column); rank[i] is the 0-based place
+    of entry order[i] within its row."""
+    order = np.argsort(_packed_keys(rows, cols, values), kind="stable")
+    sorted_rows = rows[order]
+    if sorted_rows.size == 0:
+        return order, sorted_rows
+    first = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    lengths = np.diff(np.r_[first, sorted_rows.size])
+    rank = np.arange(sorted_rows.size) - np.repeat(first, lengths)
+    return order, rank
+
+
+def sorted_entries(
+    matrix: sparse.csr_matrix,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(order, rows, cols, rank within row) of the stored entries, each row
+    best first; `order` indexes matrix.data."""
+    all_rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order, rank = rank_within_rows(all_rows, matrix.indices, matrix.data)
+    return order, all_rows[order], matrix.indices[order], rank
+
+
+def copurchase_neighbours(history: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
+    """Top-k co-purchase cosine neighbours per item from a (customers x items)
+    history (any positive value counts as bought)."""
+    bought = sparse.csr_matrix(history, dtype=np.float32, copy=True)
+    bought.sum_duplicates()
+    bought.data = (bought.data > 0).astype(np.float32)
+    bought.eliminate_zeros()
+    buyers = np.asarray(bought.sum(axis=0)).ravel()
+    together = (bought.T @ bought).tocsr()
+    together.setdiag(0)
+    together.eliminate_zeros()
+    coo = together.tocoo()
+    norm = np.sqrt(buyers[coo.row] * buyers[coo.col])
+    values = np.round(coo.data / np.where(norm > 0, norm, 1.0), 6).astype(np.float32)
+    cosine = sparse.csr_matrix((values, (coo.row, coo.col)), shape=together.shape)
+    return top_k_per_row(cosine, k)
+
+
+def semantic_neighbours(
+    embeddings: np.ndarray, present: np.ndarray, k: int, block_rows: int = 2048
+) -> sparse.csr_matrix:
+    """Top-k cosine neighbours per item by text embedding (unit rows), in
+    blocks so memory is block_rows x items; items without an embedding have
+    none and are nobody's neighbour. Ties: lower item index first."""
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    n = embeddings.shape[0]
+    usable = np.flatnonzero(present)
+    k = min(k, max(usable.size - 1, 0))
+    if k == 0:
+        return sparse.csr_matrix((n, n), dtype=np.float32)
+    pool = embeddings[usable]
+    rows_out, cols_out, values_out = [], [], []
+    for start in range(0, usable.size, block_rows):
+        block = usable[start : start + block_rows]
+        scores = np.round(np.clip(embeddings[block] @ pool.T, 0.0, 1.0), 6)
+        scores[np.arange(block.size), np.arange(start, start + block.size)] = -1.0
+        # every entry at least as good as the row's k-th best, then an exact
+        # ordering (value desc, index asc) of those few
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+        rows, cols = np.nonzero((scores >= kth) & (scores > 0))
+        values = scores[rows, cols]
+        order = np.lexsort((cols, -values, rows))
+        rows, cols, values = rows[order], cols[order], values[order]
+        first = np.searchsorted(rows, np.arange(block.size))
+        rank = np.arange(rows.size) - first[rows]
+        keep = rank < k
+        rows_out.append(block[rows[keep]])
+        cols_out.append(usable[cols[keep]])
+        values_out.append(values[keep])
+    return sparse.csr_matrix(
+        (
+            np.concatenate(values_out).astype(np.float32),
+            (np.concatenate(rows_out), np.concatenate(cols_out)),
+        ),
+        shape=(n, n),
+    )
+
+
+def row_max_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Divide each row by its largest value, so the row's best entry is 1."""
+    matrix = sparse.csr_matrix(matrix, dtype=np.float64, copy=True)
+    if matrix.nnz == 0:
+        return matrix
+    maxima = np.zeros(matrix.shape[0])
+    lengths = np.diff(matrix.indptr)
+    nonempty = lengths > 0
+    maxima[nonempty] = np.maximum.reduceat(matrix.data, matrix.indptr[:-1][nonempty])
+    scale = np.repeat(np.where(maxima > 0, maxima, 1.0), lengths)
+    matrix.data /= scale
+    return matrix

@@ -1,0 +1,143 @@
+"""Process-side telemetry adapters: memory and CPU probes, dbt's logger, report files.
+
+Reports are JSON files, one per step per run, written next to the warehouse
+(`<warehouse dir>/<warehouse stem>.telemetry/<run_id>__<step>.json`) and read
+back by the model `ops_step_telemetry`. Files, not rows: dbt-duckdb writes the
+step's table from its Arrow reader while the step runs, so writing to the
+database from inside the step would race that write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+from holdfast.application.telemetry import StepReport
+
+SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def current_rss_bytes() -> int:
+    """Resident memory of this process (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class ProcessProbe:
+    """CPU seconds of the whole process and its peak RSS, sampled by a thread.
+
+    CPU time is the process's (all threads, DuckDB's included), which is the
+    step's cost while dbt runs one model at a time (profile threads: 1).
+    """
+
+    def __init__(self, interval_seconds: float = 0.05) -> None:
+        self.interval_seconds = interval_seconds
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def cpu_seconds(self) -> float:
+        return time.process_time()
+
+    def rss_bytes(self) -> int:
+        return current_rss_bytes()
+
+    def peak_rss_bytes(self) -> int:
+        return max(self._peak, current_rss_bytes())
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_seconds):
+            self._peak = max(self._peak, current_rss_bytes())
+
+    def start(self) -> None:
+        self._peak = current_rss_bytes()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, name="holdfast-rss", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+
+
+def dbt_log():
+    """A progress log that goes through dbt's own logger (console and logs/dbt.log).
+
+    Outside dbt (unit tests, scripts) it falls back to the `logging` module.
+    """
+    try:
+        from dbt.adapters.events.logging import AdapterLogger
+
+        logger = AdapterLogger("holdfast")
+        return logger.info
+    except ImportError:  # pragma: no cover - dbt is a dependency
+        import logging
+
+        return logging.getLogger("holdfast").info
+
+
+def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file behind the connection's current database (None for in-memory)."""
+    rows = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchall()
+    path = rows[0][0] if rows else None
+    return Path(path).resolve() if path else None
+
+
+def telemetry_dir(database_file: Path) -> Path:
+    """Where the step reports of a warehouse live: beside it, one folder per warehouse."""
+    return database_file.parent / f"{database_file.stem}.telemetry"
+
+
+def write_report(directory: Path, report: StepReport) -> Path:
+    """Write a step report as JSON, atomically (temp file, then rename)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{SAFE_NAME.sub('_', report.run_id)}__{SAFE_NAME.sub('_', report.step)}.json"
+    target = directory / name
+    handle, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(report.as_dict(), out, sort_keys=True)
+    os.replace(temp, target)
+    return target
+
+
+class ExpectedRows:
+    """The row count a step's input query announced, for progress ETAs.
+
+    Set by `warehouse.stream` just before it starts streaming, read by the
+    step's observer after the first batch. dbt runs one model at a time
+    (profile threads: 1), so one slot is enough; with more threads an ETA may
+    belong to another step, which only affects a log line.
+    """
+
+    _lock = threading.Lock()
+    _rows: int | None = None
+
+    @classmethod
+    def announce(cls, rows: int) -> None:
+        with cls._lock:
+            cls._rows = rows
+
+    @classmethod
+    def reset(cls) -> None:
+        with cls._lock:
+            cls._rows = None
+
+    @classmethod
+    def get(cls) -> int | None:
+        with cls._lock:
+            return cls._rows

@@ -1,0 +1,60 @@
+"""The analysts' snapshot: a copy of the `marts` and `ops` schemas in its own DuckDB file.
+
+Analysts open it read-only, so their queries never wait for (or block) the
+writer's lock on the warehouse. It is written to a temporary file beside the
+target and swapped in with `os.replace`, so a reader sees the old snapshot or
+the new one, never half of one. Views are materialised as tables (their SQL
+names the warehouse's catalog, which the snapshot does not have). Only the
+analyst and operator schemas are copied: staging and inference hold raw input
+lines and model internals.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_SCHEMAS = ("marts", "ops")
+DEFAULT_PUBLISHED_PATH = "data/warehouse/holdfast_published.duckdb"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def publish_snapshot(source: Path, target: Path) -> dict[str, int]:
+    """Copy the published schemas of `source` into `target` atomically; rows per table."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.stem}-publishing-{os.getpid()}.duckdb")
+    temp.unlink(missing_ok=True)
+    catalog = source.stem
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(temp))
+    try:
+        path_literal = str(source.resolve()).replace("'", "''")
+        con.execute(f"attach '{path_literal}' as {_ident(catalog)} (read_only)")
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = ? and table_schema in (select unnest(?)) "
+            "order by table_schema, table_name",
+            [catalog, list(PUBLISHED_SCHEMAS)],
+        ).fetchall()
+        for schema in sorted({s for s, _ in tables}):
+            con.execute(f"create schema if not exists {_ident(schema)}")
+        for schema, name in tables:
+            qualified = f"{_ident(schema)}.{_ident(name)}"
+            con.execute(f"create table {qualified} as select * from {_ident(catalog)}.{qualified}")
+            counts[f"{schema}.{name}"] = con.execute(
+                f"select count(*) from {qualified}"
+            ).fetchall()[0][0]
+        con.execute(f"detach {_ident(catalog)}")
+        con.execute("checkpoint")
+    except BaseException:
+        con.close()
+        temp.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(temp, target)
+    return counts

@@ -1,0 +1,41 @@
+"""publish_snapshot: marts and ops in their own file, views as tables, swapped in atomically."""
+
+from __future__ import annotations
+
+import duckdb
+
+from holdfast.publish import publish_snapshot
+
+
+def test_snapshot_holds_marts_and_ops_only_and_views_still_read(tmp_path):
+    source = tmp_path / "holdfast.duckdb"
+    con = duckdb.connect(str(source))
+    for schema in ("marts", "ops", "staging"):
+        con.execute(f"create schema {schema}")
+    con.execute("create table marts.fct_recommendations as select 1 as rank, 'c1' as customer_id")
+    con.execute("create table ops.ops_step_runs as select 'r1' as run_id")
+    # dbt-duckdb names the catalog (the file stem) in a view's SQL
+    con.execute("create view ops.mon_pipeline_health as select * from holdfast.ops.ops_step_runs")
+    con.execute("create table staging.raw_lines as select 'x@example.com' as raw_line")
+    con.close()
+    target = tmp_path / "published" / "holdfast_published.duckdb"
+    target.parent.mkdir()
+    target.write_bytes(b"old snapshot")  # replaced, not appended to
+
+    counts = publish_snapshot(source, target)
+
+    assert counts == {
+        "marts.fct_recommendations": 1,
+        "ops.mon_pipeline_health": 1,
+        "ops.ops_step_runs": 1,
+    }
+    reader = duckdb.connect(str(target), read_only=True)
+    try:
+        assert reader.execute("select run_id from ops.mon_pipeline_health").fetchall() == [("r1",)]
+        schemas = {
+            r[0] for r in reader.execute("select schema_name from duckdb_schemas()").fetchall()
+        }
+        assert "staging" not in schemas
+    finally:
+        reader.close()
+    assert [p.name for p in target.parent.iterdir()] == ["holdfast_published.duckdb"]
