@@ -7,6 +7,8 @@
     holdfast summary                   rows per table, alerts, where the data is
     holdfast query "SQL"               run a query on the warehouse, read-only
     holdfast demo                      generate sample batches, run, summarise
+    holdfast evaluate PARQUET [--split validation|test] [--vars YAML]
+                                       quality on real data vs baselines (docs/quality.md)
 
 Exit codes of `holdfast run`: 0 ok, 1 dbt reported errors or test failures,
 2 usage error, 3 another run holds the lock, 4 holdfast itself crashed (or
@@ -206,6 +208,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from holdfast.evaluation.command import run_evaluate
+
+    return run_evaluate(
+        args, project=project_dir(), dbt_executable=dbt_executable(), env=pipeline_environment()
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `holdfast` command."""
     parser = argparse.ArgumentParser(prog="holdfast", description=__doc__.split("\n\n")[0])
@@ -248,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate sample data, run the pipeline, summarise")
     demo.add_argument("--customers", type=int, default=3000)
     demo.set_defaults(handler=_cmd_demo)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="hit rate, recall, NDCG of holdfast and baselines on a temporal split"
+    )
+    from holdfast.evaluation.command import add_arguments
+
+    add_arguments(evaluate)
+    evaluate.set_defaults(handler=_cmd_evaluate)
     return parser
 
 

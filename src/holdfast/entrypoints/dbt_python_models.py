@@ -73,6 +73,13 @@ def _bool(name: str, value: Any) -> bool:
     raise ValueError(f"config {name} must be true or false, got {value!r}")
 
 
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    text = str(value).strip()
+    if text not in allowed:
+        raise ValueError(f"config {name} must be one of {', '.join(allowed)}, got {value!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class StepSettings:
     """The knobs every inference step shares, checked."""
@@ -223,6 +230,7 @@ def segment_models_model(
     min_cluster_size: Any,
     min_samples: Any,
     pca_components: Any,
+    cluster_selection: Any,
     refit: Any,
     refit_growth: Any,
     seed: Any,
@@ -234,15 +242,15 @@ def segment_models_model(
     population = warehouse.first_row(
         con, f"select count(*) from {vectors_view} where status = 'ok' and has_vector"
     )[0]
-    current = None
+    current, previous_row = None, None
     if this is not None:
         warehouse.view(con, this, "hf_previous_models")
-        row = warehouse.first_row(
+        previous_row = warehouse.first_row(
             con,
-            "select segment_model_id, population_at_fit from hf_previous_models "
-            "order by fitted_at desc, segment_model_id desc limit 1",
+            "select segment_model_id, population_at_fit, model_blob, model_checksum "
+            "from hf_previous_models order by fitted_at desc, segment_model_id desc limit 1",
         )
-        current = FittedModelInfo(row[0], row[1]) if row else None
+        current = FittedModelInfo(previous_row[0], previous_row[1]) if previous_row else None
     fit, reason = refit_decision(
         current,
         population,
@@ -267,18 +275,35 @@ def segment_models_model(
         "min_cluster_size": size,
         "min_samples": _int("segment_min_samples", min_samples, 1),
         "pca_components": _int("segment_pca_components", pca_components, 1),
+        "cluster_selection": _choice(
+            "segment_cluster_selection", cluster_selection, HdbscanClusterer.SELECTION_METHODS
+        ),
+        "unit_directions": True,
         "sample_size": len(ids),
         "seed": seed_value,
     }
+    # a refit reuses the ids of the previous model's segments it matches
+    previous = load_model(previous_row[2], previous_row[3]) if previous_row else None
     model = segments.fit_segment_model(
         ids,
         sample,
-        HdbscanClusterer(min_cluster_size=size, min_samples=params["min_samples"]),
+        HdbscanClusterer(
+            min_cluster_size=size,
+            min_samples=params["min_samples"],
+            cluster_selection_method=params["cluster_selection"],
+        ),
         n_components=params["pca_components"],
         population=population,
         params=params,
         fit_reason=reason,
+        normalise=True,
+        previous=previous,
     )
+    recorded = {
+        **params,
+        "matched_from": model.matched_from,
+        "segment_of_label": {str(k): v for k, v in sorted(model.segment_of_label.items())},
+    }
     blob, checksum = dump_model(model)
     return pa.Table.from_pylist(
         [
@@ -292,7 +317,7 @@ def segment_models_model(
                 "explained_variance": round(
                     float(model.projection.explained_variance_ratio.sum()), 6
                 ),
-                "params": json.dumps(params, sort_keys=True),
+                "params": json.dumps(recorded, sort_keys=True),
                 "model_checksum": checksum,
                 "model_blob": blob,
                 "run_id": run.run_id,
