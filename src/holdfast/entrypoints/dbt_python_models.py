@@ -468,7 +468,15 @@ def recommender_models_model(
     seed_value = _int("random_seed", seed)
     catalog = con.sql(
         f"""
-        select s.product_id, e.embedding, s.n_purchases, s.typical_spend
+        select
+            s.product_id,
+            e.embedding,
+            -- recent buyers, or all-time buyers when nothing sold recently
+            case
+                when sum(s.n_recent_customers) over () > 0 then s.n_recent_customers
+                else s.n_customers
+            end as popularity_count,
+            s.typical_spend
         from {statistics_view} as s
         left join {embeddings_view} as e on e.product_id = s.product_id and e.status = 'ok'
         order by s.product_id
@@ -496,7 +504,7 @@ def recommender_models_model(
         catalog.column("product_id").to_pylist(),
         product_embeddings,
         has_embedding,
-        catalog.column("n_purchases").to_pylist(),
+        catalog.column("popularity_count").to_pylist(),
         catalog.column("typical_spend").to_pylist(),
         sample.column("product_ids").to_pylist(),
         sample.column("segment_id").to_pylist(),
