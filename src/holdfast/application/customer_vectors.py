@@ -89,6 +89,7 @@ def build_customer_vectors(
             run_in_batches(
                 profiles,
                 compute,
+                keys=columns["customer_id"],
                 batch_size=batch_size,
                 policy=policy,
                 first_batch_number=next_batch_number,
