@@ -122,9 +122,7 @@ class FaultPlan:
                 raise FaultSpecError(f"{ENV_SPEC}: {entry!r}: {error}") from None
             kind = kind.strip().lower()
             if kind not in KINDS:
-                raise FaultSpecError(
-                    f"{ENV_SPEC}: {entry!r}: kind must be transient or permanent"
-                )
+                raise FaultSpecError(f"{ENV_SPEC}: {entry!r}: kind must be transient or permanent")
             try:
                 rate = float(rate_text)
             except ValueError:
