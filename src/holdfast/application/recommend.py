@@ -386,6 +386,7 @@ def score_customers(
             run_in_batches(
                 list(range(batch.num_rows)),
                 score,
+                keys=batch.column("customer_id").to_pylist(),
                 batch_size=batch_size,
                 policy=policy,
                 first_batch_number=next_batch_number,
