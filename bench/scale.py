@@ -277,7 +277,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "memory_gib": _gib(os.sysconf("SC_PHYS_PAGES") * PAGE_SIZE),
             "python": platform.python_version(),
-            "duckdb_memory_limit": os.environ.get("HOLDFAST_DUCKDB_MEMORY_LIMIT", "2GB"),
+            "duckdb_memory_limit": os.environ.get("HOLDFAST_DUCKDB_MEMORY_LIMIT", "1500MB"),
         },
         "data": {k: v for k, v in data.items() if k != "increment_file"},
         "repeats": args.repeats,
