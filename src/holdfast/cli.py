@@ -20,7 +20,6 @@ alert at severity critical (dbt succeeded; alerts delivered).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import subprocess
 import sys
@@ -67,39 +66,29 @@ def dbt_executable() -> str:
 
 def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int:
     """Take the run lock, then `dbt build` with `dbt_args`; return an exit code."""
+    from holdfast import scheduled
+    from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
+
     project = project or project_dir()
     warehouse = duckdb_path(project)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = warehouse.with_name(warehouse.name + ".lock")
-    # "a+", not "w": a run that finds the lock taken must not wipe the holder's pid
-    with open(lock_path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "unknown"
-            print(
-                f"holdfast run: another run (pid {holder}) holds {lock_path}; "
-                "not starting a second one.",
-                file=sys.stderr,
+    try:
+        with hold_run_lock(warehouse):
+            known_alerts = scheduled.alert_ids(warehouse)
+            command = [dbt_executable(), "build", *dbt_args]
+            completed = subprocess.run(
+                command, cwd=project, env=pipeline_environment(), check=False
             )
-            return EXIT_LOCKED
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"{os.getpid()}\n")
-        lock.flush()
-        from holdfast import scheduled
-
-        known_alerts = scheduled.alert_ids(warehouse)
-        command = [dbt_executable(), "build", *dbt_args]
-        completed = subprocess.run(command, cwd=project, env=pipeline_environment(), check=False)
-        code = EXIT_OK if completed.returncode == 0 else EXIT_DBT_FAILED
-        after = scheduled.after_build(project, warehouse, known_alerts)
-        if code == EXIT_OK and not after.ok:
-            return EXIT_CRASH
-        if code == EXIT_OK and after.new_critical:
-            return EXIT_CRITICAL_ALERTS
-        return code
+            code = EXIT_OK if completed.returncode == 0 else EXIT_DBT_FAILED
+            after = scheduled.after_build(project, warehouse, known_alerts)
+    except RunLocked as error:
+        print(f"holdfast run: {error}; not starting a second one.", file=sys.stderr)
+        return EXIT_LOCKED
+    if code == EXIT_OK and not after.ok:
+        return EXIT_CRASH
+    if code == EXIT_OK and after.new_critical:
+        return EXIT_CRITICAL_ALERTS
+    return code
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
