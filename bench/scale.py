@@ -169,6 +169,7 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
     failures = [k for k, v in nodes.items() if v["status"] in {"error", "fail"}]
     return {
         "returncode": returncode,
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "wall_seconds": round(wall, 1),
         "peak_rss_gib": _gib(sampler.peak()),
         "failures": failures,

@@ -6,6 +6,7 @@
     holdfast report [--out FILE]       write the operator's HTML report
     holdfast summary                   rows per table, alerts, where the data is
     holdfast query "SQL"               run a query on the warehouse, read-only
+    holdfast dlq list|requeue|purge    manage dead letters (see holdfast.dlq)
     holdfast demo                      generate sample batches, run, summarise
     holdfast evaluate PARQUET [--split validation|test] [--vars YAML]
                                        quality on real data vs baselines (docs/quality.md)
@@ -181,6 +182,54 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from holdfast import dlq
+    from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
+
+    path = duckdb_path(project_dir())
+    if not path.exists():
+        print(f"holdfast dlq: no warehouse at {path}; run `holdfast run` first", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.action == "list":
+            statuses = dlq.STATUSES if args.status == "all" else (args.status,)
+            con = duckdb.connect(str(path), read_only=True)
+            try:
+                rows = dlq.list_dead_letters(
+                    con, step=args.step, reason=args.reason, statuses=statuses
+                )
+            finally:
+                con.close()
+            print(dlq.format_table(rows))
+            return EXIT_OK
+        if args.action == "purge" and not args.resolved:
+            print("holdfast dlq purge: say what to purge: --resolved", file=sys.stderr)
+            return EXIT_USAGE
+        with hold_run_lock(path):
+            con = duckdb.connect(str(path))
+            try:
+                if args.action == "requeue":
+                    counts = dlq.requeue(con, step=args.step, reason=args.reason)
+                    listed = ", ".join(f"{k} {v}" for k, v in counts.items()) or "none matched"
+                    print(
+                        f"requeued {sum(counts.values())} dead letter(s) ({listed}); "
+                        "the next `holdfast run` retries them"
+                    )
+                else:
+                    print(f"purged {dlq.purge_resolved(con)} resolved dead letter(s)")
+            finally:
+                con.close()
+        return EXIT_OK
+    except RunLocked as error:
+        print(f"holdfast dlq: {error}; try again when it has finished.", file=sys.stderr)
+        return EXIT_LOCKED
+    except (dlq.NoQueue, ValueError) as error:
+        print(f"holdfast dlq: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from holdfast.datagen.synthetic import generate_landing
 
@@ -254,6 +303,23 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql")
     query.add_argument("--max-rows", type=int, default=50)
     query.set_defaults(handler=_cmd_query)
+
+    dead = commands.add_parser("dlq", help="list, requeue or purge dead letters")
+    dead.add_argument("action", choices=["list", "requeue", "purge"])
+    dead.add_argument(
+        "--step",
+        help="embed_products (embed), vectorize_customers (vectors), "
+        "assign_segments (segments) or recommend",
+    )
+    dead.add_argument("--reason", help="e.g. permanent_error or retries_exhausted")
+    dead.add_argument(
+        "--status",
+        choices=["pending", "exhausted", "resolved", "all"],
+        default="all",
+        help="list only (default all)",
+    )
+    dead.add_argument("--resolved", action="store_true", help="purge: the resolved rows")
+    dead.set_defaults(handler=_cmd_dlq)
 
     demo = commands.add_parser("demo", help="generate sample data, run the pipeline, summarise")
     demo.add_argument("--customers", type=int, default=3000)

@@ -132,6 +132,7 @@ def build_customer_vectors(
             run_in_batches(
                 list(range(batch.num_rows)),
                 compute,
+                keys=batch.column("customer_id").to_pylist(),
                 batch_size=batch_size,
                 policy=policy,
                 first_batch_number=next_batch_number,

@@ -190,6 +190,7 @@ def assign_segments(
             run_in_batches(
                 list(range(batch.num_rows)),
                 label,
+                keys=batch.column("customer_id").to_pylist(),
                 batch_size=batch_size,
                 policy=policy,
                 first_batch_number=next_batch_number,

@@ -10,6 +10,7 @@ the model's table.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 
 from holdfast import __version__
 from holdfast.application import customer_vectors, embedding, recommend, segments
+from holdfast.application.faults import FaultPlan
 from holdfast.application.records import array_to_vectors
 from holdfast.application.resilience import RetryPolicy
 from holdfast.domain.scoring import (
@@ -90,8 +92,16 @@ class StepSettings:
 
     @classmethod
     def parse(
-        cls, batch_size: Any, max_retries: Any, initial_backoff: Any, max_failed_runs: Any
+        cls,
+        batch_size: Any,
+        max_retries: Any,
+        initial_backoff: Any,
+        max_failed_runs: Any,
+        *,
+        step: str | None = None,
     ) -> StepSettings:
+        """Check the knobs; `step` picks up its injected faults (HOLDFAST_INJECT_FAULTS)."""
+        plan = FaultPlan.from_env(os.environ) if step is not None else None
         return cls(
             batch_size=_int("inference_batch_size", batch_size, 1),
             policy=RetryPolicy(
@@ -99,6 +109,7 @@ class StepSettings:
                 initial_backoff_seconds=_float(
                     "inference_initial_backoff_seconds", initial_backoff
                 ),
+                faults=plan.for_step(step) if plan is not None and step is not None else None,
             ),
             max_failed_runs=_int("dead_letter_max_attempts", max_failed_runs, 1),
         )
@@ -120,7 +131,9 @@ def embed_products_model(
     """int_products_embedded: embed new or changed product texts."""
     from holdfast.infrastructure.encoder import load_encoder, resolve_model_path
 
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="embed_products"
+    )
     run = warehouse.run_context(con, runs)
     _, version = resolve_model_path(str(embedding_model))
     sql, params = warehouse.pending_records(
@@ -163,7 +176,9 @@ def customer_vectors_model(
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
     """int_customer_vectors: taste vectors for customers whose purchases changed."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="vectorize_customers"
+    )
     run = warehouse.run_context(con, runs)
     embeddings_view = warehouse.view(con, embeddings, "hf_embeddings")
     product_ids, matrix = warehouse.vectors_by_key(
@@ -342,7 +357,9 @@ def customer_segments_model(
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
     """int_customers_segmented: label customers with the current segment model."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="assign_segments"
+    )
     run = warehouse.run_context(con, runs)
     models_view = warehouse.view(con, models, "hf_models")
     row = warehouse.first_row(
@@ -468,7 +485,15 @@ def recommender_models_model(
     seed_value = _int("random_seed", seed)
     catalog = con.sql(
         f"""
-        select s.product_id, e.embedding, s.n_purchases, s.typical_spend
+        select
+            s.product_id,
+            e.embedding,
+            -- recent buyers, or all-time buyers when nothing sold recently
+            case
+                when sum(s.n_recent_customers) over () > 0 then s.n_recent_customers
+                else s.n_customers
+            end as popularity_count,
+            s.typical_spend
         from {statistics_view} as s
         left join {embeddings_view} as e on e.product_id = s.product_id and e.status = 'ok'
         order by s.product_id
@@ -496,7 +521,7 @@ def recommender_models_model(
         catalog.column("product_id").to_pylist(),
         product_embeddings,
         has_embedding,
-        catalog.column("n_purchases").to_pylist(),
+        catalog.column("popularity_count").to_pylist(),
         catalog.column("typical_spend").to_pylist(),
         sample.column("product_ids").to_pylist(),
         sample.column("segment_id").to_pylist(),
@@ -557,7 +582,9 @@ def recommendations_model(
 ) -> pa.RecordBatchReader:
     """int_recommendations_scored: candidates for customers whose inputs changed,
     or everyone after a refit of the recommender or a change of its settings."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="recommend"
+    )
     k = _int("recommendation_candidates_per_customer", candidates_per_customer, 1)
     weights = scoring_weights(weight_copurchase, weight_semantic, weight_segment, weight_popularity)
     run = warehouse.run_context(con, runs)
