@@ -14,6 +14,10 @@
       decoded on its own and undecodable lines keep an escaped copy.
 #}
 {% macro landing_file_lines(landing_source, subfolder, extension) -%}
+    {{ return(adapter.dispatch('landing_file_lines', 'holdfast')(landing_source, subfolder, extension)) }}
+{%- endmacro %}
+
+{% macro default__landing_file_lines(landing_source, subfolder, extension) -%}
     {%- set batch_id_pattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' -%}
 with
 
