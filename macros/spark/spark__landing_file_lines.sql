@@ -4,8 +4,9 @@
     the file name comes from a path URI, lines are split with Java regexes (\z
     is the very end of the text), and a file that is not UTF-8 is split on its
     bytes (hex) so each line can still be decoded on its own; an undecodable
-    line keeps an escaped copy (\xHH for every byte outside printable ASCII,
-    as DuckDB writes a blob).
+    line keeps an escaped copy (\xHH for every byte outside printable ASCII and
+    for " ' \, as DuckDB writes a blob). Spark's file sources skip zero-length
+    files, so an empty file has no marker row here (docs/spark.md).
 #}
 {% macro spark__landing_file_lines(landing_source, subfolder, extension) -%}
     {%- set batch_id_pattern = '[A-Za-z0-9][A-Za-z0-9_.-]{0,127}' -%}
@@ -106,7 +107,9 @@ lines as (
             else concat_ws('', transform(
                 filter(split(exploded.line_text, ' '), byte_hex -> byte_hex <> ''),
                 byte_hex -> case
-                    when conv(byte_hex, 16, 10) between 32 and 126
+                    when
+                        conv(byte_hex, 16, 10) between 32 and 126
+                        and byte_hex not in ('22', '27', '5C')
                         then char(cast(conv(byte_hex, 16, 10) as int))
                     else concat(r'\x', byte_hex)
                 end
