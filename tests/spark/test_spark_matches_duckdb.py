@@ -236,7 +236,9 @@ def _assert_same_rows(spark_rows: list[dict], duckdb_rows: list[dict], vector_co
 
 
 @pytest.mark.parametrize("model", sorted(PORTABLE_MODELS))
-def test_portable_sql_model_has_the_same_rows_on_spark(model, spark, duckdb_build):
+def test_portable_sql_model_has_the_same_rows_on_spark(model, duckdb_build, spark):
+    # duckdb_build first: the DuckDB build (with its language model) has exited
+    # before Spark starts, which keeps the peak memory of the harness down
     key = PORTABLE_MODELS[model]
     spark_table = spark.table(model).toArrow()
     duckdb_table = _duckdb_table(duckdb_build, model)
