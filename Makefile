@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo run test lint format unit e2e docs clean test-spark
+.PHONY: install demo run test lint format unit e2e docs clean bench test-spark
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ unit: install
 
 e2e: install
 	$(BIN)/pytest -m e2e
+
+# the scale benchmark (one JSON document); CUSTOMERS=100000|500000|2000000, REPEATS=1..3
+CUSTOMERS ?= 100000
+REPEATS ?= 1
+bench: install
+	$(BIN)/python bench/scale.py --customers $(CUSTOMERS) --repeats $(REPEATS)
 
 docs: install
 	$(BIN)/dbt docs generate

@@ -98,17 +98,17 @@ def _timestamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def generate(landing: Path, customers: int, seed: int) -> dict:
+def generate(landing: Path, customers: int, seed: int, products: int = CATALOG_SIZE) -> dict:
     """The base landing zone plus, aside, one batch of 1% new customers."""
     from holdfast.datagen.synthetic import generate_landing
 
     started = time.perf_counter()
-    base = generate_landing(landing, customers=customers, products=CATALOG_SIZE, seed=seed)
+    base = generate_landing(landing, customers=customers, products=products, seed=seed)
     extra_dir = landing.parent / "increment"
     increment = generate_landing(
         extra_dir,
         customers=max(1, customers // 100),
-        products=CATALOG_SIZE,
+        products=products,
         seed=seed + 1,
         batches=1,
     )
@@ -169,6 +169,7 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
     failures = [k for k, v in nodes.items() if v["status"] in {"error", "fail"}]
     return {
         "returncode": returncode,
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "wall_seconds": round(wall, 1),
         "peak_rss_gib": _gib(sampler.peak()),
         "failures": failures,
@@ -256,6 +257,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--products", type=int, default=CATALOG_SIZE, help="catalog size (smoke runs only)"
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
@@ -264,7 +268,7 @@ def main() -> None:
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     landing = workdir / "landing"
-    data = generate(landing, args.customers, args.seed)
+    data = generate(landing, args.customers, args.seed, args.products)
     repeats = [one_repeat(workdir, data, landing) for _ in range(args.repeats)]
     bare = bare_encode(workdir / "bench.duckdb")
     document = {
@@ -273,7 +277,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "memory_gib": _gib(os.sysconf("SC_PHYS_PAGES") * PAGE_SIZE),
             "python": platform.python_version(),
-            "duckdb_memory_limit": os.environ.get("HOLDFAST_DUCKDB_MEMORY_LIMIT", "2GB"),
+            "duckdb_memory_limit": os.environ.get("HOLDFAST_DUCKDB_MEMORY_LIMIT", "1500MB"),
         },
         "data": {k: v for k, v in data.items() if k != "increment_file"},
         "repeats": args.repeats,

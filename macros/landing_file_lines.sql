@@ -18,11 +18,54 @@
 {%- endmacro %}
 
 {% macro default__landing_file_lines(landing_source, subfolder, extension) -%}
+    {#- memory follows the biggest group of files, not the landing zone: each
+        group (files in name order, at most landing_read_group_bytes together,
+        at least one file) is read by its own branch of a union -#}
+    {%- set groups = landing_file_groups(subfolder) -%}
+    {%- if groups | length == 0 -%}
+        {{ landing_file_lines_of(
+            "select null::varchar as filename, null::blob as content, null::bigint as size,"
+            ~ " null::timestamptz as last_modified where false",
+            extension
+        ) }}
+    {%- elif flags.WHICH in ['run', 'build'] -%}
+        {#- one statement per group into a temp table on the model's connection:
+            DuckDB runs the branches of a union side by side, so a single
+            statement would hold every group at once -#}
+        {%- set scratch = 'holdfast_landing_read_' ~ subfolder -%}
+        {%- for group in groups -%}
+            {%- set lines_sql = landing_file_lines_of(
+                "select filename, content, size, last_modified from read_blob(["
+                ~ holdfast_quoted_paths(group) ~ "])",
+                extension
+            ) -%}
+            {%- if loop.first -%}
+                {%- do run_query("create or replace temp table " ~ scratch ~ " as " ~ lines_sql) -%}
+            {%- else -%}
+                {%- do run_query("insert into " ~ scratch ~ " " ~ lines_sql) -%}
+            {%- endif -%}
+        {%- endfor %}
+    select * from {{ scratch }}
+    {%- else -%}
+        {%- for group in groups %}
+    select * from (
+        {{ landing_file_lines_of(
+            "select filename, content, size, last_modified from read_blob(["
+            ~ holdfast_quoted_paths(group) ~ "])",
+            extension
+        ) }}
+    )
+            {{ "union all" if not loop.last }}
+        {%- endfor %}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro landing_file_lines_of(files_sql, extension) -%}
     {%- set batch_id_pattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' -%}
 with
 
 landing_files as (
-    {{ landing_files(landing_source, subfolder) }}
+    {{ files_sql }}
 ),
 
 files_named as (
@@ -61,16 +104,9 @@ files_identified as (
 ),
 
 files_to_load as (
+    -- on an incremental run landing_file_groups already left out the files
+    -- whose (name, sha256) this model holds
     select * from files_identified
-    {% if is_incremental() %}
-        where not exists (
-            select 1
-            from {{ this }} as loaded
-            where
-                loaded.batch_id = files_identified.batch_id
-                and loaded.file_checksum = files_identified.file_checksum
-        )
-    {% endif %}
 ),
 
 files_utf8 as (
@@ -92,6 +128,8 @@ files_split as (
     select
         * exclude (file_text, file_text_escaped),
         case
+            -- an empty file keeps one marker row (line_number null)
+            when coalesce(file_text, file_text_escaped) = '' then [null::varchar]
             when file_text is not null
                 then string_split(
                     regexp_replace(
@@ -107,50 +145,40 @@ files_split as (
     from files_decoded
 ),
 
+-- no joins from here on: every branch of the union streams its files' lines
 lines as (
     select
-        batch_id,
+        * exclude (file_lines),
         unnest(file_lines) as line_text,
-        generate_subscripts(file_lines, 1) as line_number
+        generate_subscripts(file_lines, 1) as line_subscript
     from files_split
-    where not is_file_empty
 ),
 
 lines_decoded as (
     select
-        lines.batch_id,
-        lines.line_number,
+        *,
         case
-            when files_split.is_file_utf8 then lines.line_text
-            else try(decode(lines.line_text::blob))
-        end as decoded_line,
-        lines.line_text
+            when is_file_utf8 then line_text
+            else try(decode(line_text::blob))
+        end as decoded_line
     from lines
-    inner join files_split
-        on lines.batch_id = files_split.batch_id
 ),
 
 final as (
     select
-        files_split.batch_id,
-        files_split.file_name,
-        files_split.file_checksum,
-        files_split.file_refusal_reason,
-        lines_decoded.line_number::integer as line_number,
-        coalesce(
-            regexp_replace(lines_decoded.decoded_line, '\r$', ''),
-            lines_decoded.line_text
-        ) as raw_line,
-        files_split.file_size_bytes,
-        lines_decoded.line_number is not null
-        and lines_decoded.decoded_line is null as is_line_undecodable,
-        files_split.is_file_empty,
-        files_split.file_modified_at,
+        batch_id,
+        file_name,
+        file_checksum,
+        file_refusal_reason,
+        case when not is_file_empty then line_subscript::integer end as line_number,
+        coalesce(regexp_replace(decoded_line, '\r$', ''), line_text) as raw_line,
+        file_size_bytes,
+        not is_file_empty and decoded_line is null as is_line_undecodable,
+        is_file_empty,
+        file_modified_at,
         {{ run_started_at_utc() }} as ingested_at,
         '{{ invocation_id }}' as ingest_run_id
-    from files_split
-    left join lines_decoded
-        on files_split.batch_id = lines_decoded.batch_id
+    from lines_decoded
 )
 
 select * from final

@@ -12,5 +12,5 @@
         rows_invalid,
         {{ column_name }}
     from {{ model }}
-    where {{ column_name }} > {{ threshold }}
+    where {{ column_name }} > {{ checked_value("threshold", threshold) }}
 {% endtest %}

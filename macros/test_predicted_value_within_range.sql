@@ -15,8 +15,8 @@
         from latest_rows
         where
             {{ column_name }} is null
-            or {{ column_name }} < {{ min_value }}
-            or {{ column_name }} > {{ max_value }}
+            or {{ column_name }} < {{ checked_value("min_value", min_value) }}
+            or {{ column_name }} > {{ checked_value("max_value", max_value) }}
     )
 
     select * from final

@@ -12,7 +12,7 @@
     final as (
         select *
         from latest_rows
-        where {{ column_name }} is null or {{ column_name }} < {{ minimum }}
+        where {{ column_name }} is null or {{ column_name }} < {{ checked_value("minimum", minimum) }}
     )
 
     select * from final

@@ -23,11 +23,11 @@ lines as (
     from stg_landing__customer_lines
     where
         line_number is not null
-        {% if is_incremental() %}
-            and ingested_at > (
-                select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }}
-            )
-        {% endif %}
+    {% if is_incremental() %}
+        and ingested_at > (
+            select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }}
+        )
+    {% endif %}
 ),
 
 lines_parsed as (

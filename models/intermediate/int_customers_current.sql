@@ -20,11 +20,11 @@ valid_records as (
     select * from int_customer_records_validated
     where
         is_valid
-        {% if is_incremental() %}
-            and customer_id in (
-                {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
-            )
-        {% endif %}
+    {% if is_incremental() %}
+        and customer_id in (
+            {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
+        )
+    {% endif %}
 ),
 
 records_ranked as (

@@ -25,11 +25,11 @@ purchases_unnested as (
     from int_customer_records_validated
     where
         is_valid
-        {% if is_incremental() %}
-            and customer_id in (
-                {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
-            )
-        {% endif %}
+    {% if is_incremental() %}
+        and customer_id in (
+            {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
+        )
+    {% endif %}
 ),
 
 purchases_ranked as (

@@ -95,6 +95,14 @@ failures_with_history as (
             previous.dead_letter_id is null
             or previous.last_failed_at <> failures.last_failed_at
             or previous.status = 'resolved'
+            -- dead_letter_max_attempts may have changed since (or a requeue
+            -- reset the attempts): the status follows the current setting
+            or previous.attempts <> failures.attempts
+            or previous.status <> case
+                when failures.attempts >= {{ checked_var('dead_letter_max_attempts', min_value=1) }}
+                    then 'exhausted'
+                else 'pending'
+            end
     {% endif %}
 ),
 

@@ -19,6 +19,7 @@ def model(dbt, session):
     min_cluster_size = dbt.config.get("segment_min_cluster_size")
     min_samples = dbt.config.get("segment_min_samples")
     pca_components = dbt.config.get("segment_pca_components")
+    cluster_selection = dbt.config.get("segment_cluster_selection")
     refit = dbt.config.get("segment_refit")
     refit_growth = dbt.config.get("segment_refit_growth")
     seed = dbt.config.get("random_seed")
@@ -31,6 +32,7 @@ def model(dbt, session):
         min_cluster_size=min_cluster_size,
         min_samples=min_samples,
         pca_components=pca_components,
+        cluster_selection=cluster_selection,
         refit=refit,
         refit_growth=refit_growth,
         seed=seed,

@@ -6,7 +6,10 @@
     holdfast report [--out FILE]       write the operator's HTML report
     holdfast summary                   rows per table, alerts, where the data is
     holdfast query "SQL"               run a query on the warehouse, read-only
+    holdfast dlq list|requeue|purge    manage dead letters (see holdfast.dlq)
     holdfast demo                      generate sample batches, run, summarise
+    holdfast evaluate PARQUET [--split validation|test] [--vars YAML]
+                                       quality on real data vs baselines (docs/quality.md)
 
 Exit codes of `holdfast run`: 0 ok, 1 dbt reported errors or test failures,
 2 usage error, 3 another run holds the lock, 4 holdfast itself crashed (or
@@ -17,7 +20,6 @@ alert at severity critical (dbt succeeded; alerts delivered).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import subprocess
 import sys
@@ -64,39 +66,29 @@ def dbt_executable() -> str:
 
 def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int:
     """Take the run lock, then `dbt build` with `dbt_args`; return an exit code."""
+    from holdfast import scheduled
+    from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
+
     project = project or project_dir()
     warehouse = duckdb_path(project)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = warehouse.with_name(warehouse.name + ".lock")
-    # "a+", not "w": a run that finds the lock taken must not wipe the holder's pid
-    with open(lock_path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "unknown"
-            print(
-                f"holdfast run: another run (pid {holder}) holds {lock_path}; "
-                "not starting a second one.",
-                file=sys.stderr,
+    try:
+        with hold_run_lock(warehouse):
+            known_alerts = scheduled.alert_ids(warehouse)
+            command = [dbt_executable(), "build", *dbt_args]
+            completed = subprocess.run(
+                command, cwd=project, env=pipeline_environment(), check=False
             )
-            return EXIT_LOCKED
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"{os.getpid()}\n")
-        lock.flush()
-        from holdfast import scheduled
-
-        known_alerts = scheduled.alert_ids(warehouse)
-        command = [dbt_executable(), "build", *dbt_args]
-        completed = subprocess.run(command, cwd=project, env=pipeline_environment(), check=False)
-        code = EXIT_OK if completed.returncode == 0 else EXIT_DBT_FAILED
-        after = scheduled.after_build(project, warehouse, known_alerts)
-        if code == EXIT_OK and not after.ok:
-            return EXIT_CRASH
-        if code == EXIT_OK and after.new_critical:
-            return EXIT_CRITICAL_ALERTS
-        return code
+            code = EXIT_OK if completed.returncode == 0 else EXIT_DBT_FAILED
+            after = scheduled.after_build(project, warehouse, known_alerts)
+    except RunLocked as error:
+        print(f"holdfast run: {error}; not starting a second one.", file=sys.stderr)
+        return EXIT_LOCKED
+    if code == EXIT_OK and not after.ok:
+        return EXIT_CRASH
+    if code == EXIT_OK and after.new_critical:
+        return EXIT_CRITICAL_ALERTS
+    return code
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -179,6 +171,54 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from holdfast import dlq
+    from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
+
+    path = duckdb_path(project_dir())
+    if not path.exists():
+        print(f"holdfast dlq: no warehouse at {path}; run `holdfast run` first", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.action == "list":
+            statuses = dlq.STATUSES if args.status == "all" else (args.status,)
+            con = duckdb.connect(str(path), read_only=True)
+            try:
+                rows = dlq.list_dead_letters(
+                    con, step=args.step, reason=args.reason, statuses=statuses
+                )
+            finally:
+                con.close()
+            print(dlq.format_table(rows))
+            return EXIT_OK
+        if args.action == "purge" and not args.resolved:
+            print("holdfast dlq purge: say what to purge: --resolved", file=sys.stderr)
+            return EXIT_USAGE
+        with hold_run_lock(path):
+            con = duckdb.connect(str(path))
+            try:
+                if args.action == "requeue":
+                    counts = dlq.requeue(con, step=args.step, reason=args.reason)
+                    listed = ", ".join(f"{k} {v}" for k, v in counts.items()) or "none matched"
+                    print(
+                        f"requeued {sum(counts.values())} dead letter(s) ({listed}); "
+                        "the next `holdfast run` retries them"
+                    )
+                else:
+                    print(f"purged {dlq.purge_resolved(con)} resolved dead letter(s)")
+            finally:
+                con.close()
+        return EXIT_OK
+    except RunLocked as error:
+        print(f"holdfast dlq: {error}; try again when it has finished.", file=sys.stderr)
+        return EXIT_LOCKED
+    except (dlq.NoQueue, ValueError) as error:
+        print(f"holdfast dlq: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from holdfast.datagen.synthetic import generate_landing
 
@@ -204,6 +244,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
         print_summary(path)
     return code
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from holdfast.evaluation.command import run_evaluate
+
+    return run_evaluate(
+        args, project=project_dir(), dbt_executable=dbt_executable(), env=pipeline_environment()
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,9 +293,34 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--max-rows", type=int, default=50)
     query.set_defaults(handler=_cmd_query)
 
+    dead = commands.add_parser("dlq", help="list, requeue or purge dead letters")
+    dead.add_argument("action", choices=["list", "requeue", "purge"])
+    dead.add_argument(
+        "--step",
+        help="embed_products (embed), vectorize_customers (vectors), "
+        "assign_segments (segments) or recommend",
+    )
+    dead.add_argument("--reason", help="e.g. permanent_error or retries_exhausted")
+    dead.add_argument(
+        "--status",
+        choices=["pending", "exhausted", "resolved", "all"],
+        default="all",
+        help="list only (default all)",
+    )
+    dead.add_argument("--resolved", action="store_true", help="purge: the resolved rows")
+    dead.set_defaults(handler=_cmd_dlq)
+
     demo = commands.add_parser("demo", help="generate sample data, run the pipeline, summarise")
     demo.add_argument("--customers", type=int, default=3000)
     demo.set_defaults(handler=_cmd_demo)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="hit rate, recall, NDCG of holdfast and baselines on a temporal split"
+    )
+    from holdfast.evaluation.command import add_arguments
+
+    add_arguments(evaluate)
+    evaluate.set_defaults(handler=_cmd_evaluate)
     return parser
 
 

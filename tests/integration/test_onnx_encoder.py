@@ -68,7 +68,7 @@ def test_int8_embeddings_depend_on_the_batch_only_within_quantisation_noise(expo
     together = encoder.encode(TEXTS, batch_size=64)
     np.testing.assert_array_equal(together, encoder.encode(TEXTS, batch_size=64))
     one_by_one = np.concatenate([encoder.encode([t]) for t in TEXTS])
-    assert (together * one_by_one).sum(axis=1).min() >= 0.98
+    assert (together * one_by_one).sum(axis=1).min() >= 0.97
 
 
 def test_an_export_is_made_once_and_reused(exports):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 
+import numpy as np
 import pytest
 
 from holdfast.domain.segmentation import (
     NOISE_SEGMENT_ID,
     FittedModelInfo,
     auto_min_cluster_size,
+    match_segment_ids,
     refit_decision,
     sample_rank_key,
 )
@@ -79,13 +81,13 @@ def test_refit_decision_uses_the_given_growth_threshold():
 # auto_min_cluster_size -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n_sample", [0, 1, 100, 1000, 2000])
+@pytest.mark.parametrize("n_sample", [0, 1, 100, 1000])
 def test_auto_min_cluster_size_is_at_least_ten(n_sample):
     assert auto_min_cluster_size(n_sample) == 10
 
 
-@pytest.mark.parametrize(("n_sample", "expected"), [(5000, 25), (20_000, 100), (100_000, 500)])
-def test_auto_min_cluster_size_is_half_a_percent_of_large_samples(n_sample, expected):
+@pytest.mark.parametrize(("n_sample", "expected"), [(5000, 50), (20_000, 200), (50_000, 500)])
+def test_auto_min_cluster_size_is_one_percent_of_large_samples(n_sample, expected):
     assert auto_min_cluster_size(n_sample) == expected
 
 
@@ -120,3 +122,44 @@ def test_sample_rank_key_orders_customers_differently_under_another_seed():
     assert first == again
     assert first != other
     assert first[:10] != other[:10]
+
+
+# match_segment_ids ---------------------------------------------------------------------------
+
+
+def test_refit_clusters_keep_the_ids_of_the_segments_they_match():
+    # previous model: segments 0 (customers 0-5), 1 (6-9), noise 10-11
+    previous = np.array([0] * 6 + [1] * 4 + [-1] * 2)
+    # refit: the clusterer numbers them the other way round and noise moves a bit
+    new = np.array([4] * 5 + [-1] + [2] * 4 + [2, -1])
+    mapping, next_id = match_segment_ids(new, previous, next_segment_id=2)
+    assert mapping == {4: 0, 2: 1}
+    assert next_id == 2
+
+
+def test_a_new_cluster_gets_an_id_never_used_before():
+    previous = np.array([0] * 4 + [3] * 4 + [-1] * 4)  # ids 1, 2 retired earlier
+    new = np.array([1] * 4 + [-1] * 4 + [0] * 4)  # segment 3 vanished, a new group appeared
+    mapping, next_id = match_segment_ids(new, previous, next_segment_id=5)
+    assert mapping == {1: 0, 0: 5}
+    assert next_id == 6
+
+
+def test_a_weak_overlap_is_not_a_match():
+    previous = np.array([0] * 10 + [-1] * 10)
+    new = np.array([-1] * 9 + [7] * 11)  # shares 1 customer of 20: Jaccard 0.05
+    mapping, _ = match_segment_ids(new, previous, next_segment_id=1)
+    assert mapping == {7: 1}
+
+
+def test_unmatched_clusters_are_numbered_by_size_then_label():
+    previous = np.full(9, -1)
+    new = np.array([5, 5, 2, 2, 9, 9, 9, -1, -1])
+    mapping, next_id = match_segment_ids(new, previous, next_segment_id=0)
+    assert mapping == {9: 0, 2: 1, 5: 2}
+    assert next_id == 3
+
+
+def test_matching_needs_the_same_customers_on_both_sides():
+    with pytest.raises(ValueError, match="same customers"):
+        match_segment_ids(np.array([0, 1]), np.array([0]), next_segment_id=0)

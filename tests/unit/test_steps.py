@@ -428,6 +428,42 @@ def test_fit_segment_model_id_is_content_derived_and_params_are_copied():
     assert model.params == PARAMS
 
 
+def test_a_refit_reuses_the_previous_models_segment_ids():
+    first = fit_model()
+    assert first.next_segment_id == 3
+    # the same customers, clustered again with other raw labels: 7 -> 1, 3 -> 8, 5 -> 4
+    relabelled = [1] * 4 + [8] * 9 + [4] * 6 + [-1, -1]
+    refit = segments.fit_segment_model(
+        SAMPLE_IDS,
+        SAMPLE.astype(np.float32),
+        FakeClusterer(relabelled),
+        n_components=SEG_DIM,
+        population=1300,
+        params=PARAMS,
+        fit_reason="refit requested",
+        previous=first,
+    )
+    assert refit.segment_of_label == {8: 0, 4: 1, 1: 2}
+    assert refit.matched_from == first.segment_model_id
+    assert refit.next_segment_id == 3
+
+
+def test_fit_segment_model_can_cluster_unit_length_reduced_vectors():
+    clusterer = FakeClusterer(RAW_LABELS)
+    model = segments.fit_segment_model(
+        SAMPLE_IDS,
+        SAMPLE,
+        clusterer,
+        n_components=2,
+        population=21,
+        params={},
+        fit_reason="x",
+        normalise=True,
+    )
+    np.testing.assert_allclose(np.linalg.norm(clusterer.fitted_on, axis=1), 1.0)
+    np.testing.assert_allclose(np.linalg.norm(model.reduce(SAMPLE[:3]), axis=1), 1.0)
+
+
 def test_model_id_for_depends_on_sample_and_params_but_not_on_params_key_order():
     base = segments.model_id_for(["a", "b"], {"x": 1, "y": 2})
     assert base == segments.model_id_for(["a", "b"], {"y": 2, "x": 1})

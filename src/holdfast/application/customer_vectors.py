@@ -11,19 +11,20 @@ segment-free popularity prior downstream, which is not a failure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from holdfast.application.records import (
     RunContext,
     status_columns,
     status_fields,
     vector_type,
-    vectors_to_array,
 )
-from holdfast.application.resilience import RetryPolicy, run_in_batches
-from holdfast.domain.vectors import weighted_mean_rows
+from holdfast.application.resilience import PermanentError, RetryPolicy, run_in_batches
+from holdfast.domain.vectors import weighted_mean_flat
 
 INPUT_COLUMNS = (
     "customer_id",
@@ -49,6 +50,54 @@ def output_schema(dimension: int) -> pa.Schema:
     )
 
 
+@dataclass(frozen=True)
+class _FlatProfiles:
+    """A record batch's purchase profiles as flat arrays, products already
+    looked up in the catalog (-1 = not embedded)."""
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    consistent: np.ndarray
+    items: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, products: pa.Array, weights: pa.Array, known: pa.Array) -> _FlatProfiles:
+        n_products = pc.fill_null(pc.list_value_length(products), 0).to_numpy(zero_copy_only=False)
+        n_weights = pc.fill_null(pc.list_value_length(weights), 0).to_numpy(zero_copy_only=False)
+        positions = pc.index_in(pc.list_flatten(products), value_set=known)
+        flat_weights = pc.list_flatten(weights).to_numpy(zero_copy_only=False)
+        consistent = n_products == n_weights
+        # rows whose lists disagree contribute no weights (they fail anyway)
+        weights_of_rows = np.repeat(consistent, n_weights)
+        aligned = np.zeros(int(n_products.sum()), dtype=np.float64)
+        aligned_rows = np.repeat(consistent, n_products)
+        aligned[aligned_rows] = flat_weights[weights_of_rows]
+        return cls(
+            starts=np.concatenate([[0], np.cumsum(n_products)[:-1]]).astype(np.int64),
+            lengths=n_products.astype(np.int64),
+            consistent=consistent,
+            items=pc.fill_null(positions, -1).to_numpy(zero_copy_only=False).astype(np.int64),
+            weights=aligned,
+        )
+
+    def means(self, rows: list[int], product_vectors: np.ndarray):
+        """(means, counts) of the given rows; a row with as many weights as
+        products is required."""
+        rows_arr = np.asarray(rows, dtype=np.int64)
+        if not np.all(self.consistent[rows_arr]):
+            raise PermanentError("purchase profile has a different number of products and weights")
+        lengths = self.lengths[rows_arr]
+        owner = np.repeat(np.arange(rows_arr.size, dtype=np.int64), lengths)
+        first = np.repeat(self.starts[rows_arr] - np.cumsum(lengths) + lengths, lengths)
+        entries = first + np.arange(owner.size, dtype=np.int64)
+        items = self.items[entries]
+        known = items >= 0
+        return weighted_mean_flat(
+            product_vectors, owner[known], items[known], self.weights[entries][known], len(rows)
+        )
+
+
 def build_customer_vectors(
     batches: Iterable[pa.RecordBatch],
     product_index: Mapping[str, int],
@@ -62,57 +111,55 @@ def build_customer_vectors(
     """One output row per input customer (columns INPUT_COLUMNS)."""
     dimension = product_vectors.shape[1]
     schema = output_schema(dimension)
-
-    def compute(profiles: list[tuple[list[str], list[float]]]) -> list[tuple[np.ndarray, int]]:
-        rows, weights = [], []
-        for product_ids, product_weights in profiles:
-            pairs = [
-                (product_index[p], w)
-                for p, w in zip(product_ids, product_weights, strict=True)
-                if p in product_index
-            ]
-            rows.append([i for i, _ in pairs])
-            weights.append([w for _, w in pairs])
-        means, counts = weighted_mean_rows(product_vectors, rows, weights)
-        return [(means[i], int(counts[i])) for i in range(len(profiles))]
+    matrix = np.asarray(product_vectors, dtype=np.float32)
+    known_products = pa.array(sorted(product_index, key=product_index.__getitem__), pa.string())
+    if [product_index[p] for p in known_products.to_pylist()] != list(range(len(product_index))):
+        raise ValueError("product_index must map the products to 0..n-1")
 
     next_batch_number = 1
     for batch in batches:
         if batch.num_rows == 0:
             continue
-        columns = batch.to_pydict()
-        profiles = [
-            (ids or [], weights or [])
-            for ids, weights in zip(columns["product_ids"], columns["weights"], strict=True)
-        ]
+        flat = _FlatProfiles.of(
+            batch.column("product_ids"), batch.column("weights"), known_products
+        )
+
+        def compute(rows: list[int], flat=flat):
+            means, counts = flat.means(rows, matrix)
+            return [(means[i], int(counts[i])) for i in range(len(rows))]
+
         outcomes = list(
             run_in_batches(
-                profiles,
+                list(range(batch.num_rows)),
                 compute,
+                keys=batch.column("customer_id").to_pylist(),
                 batch_size=batch_size,
                 policy=policy,
                 first_batch_number=next_batch_number,
             )
         )
         next_batch_number = outcomes[-1].batch_number + 1
-        vectors, used = [], []
-        for outcome in outcomes:
-            if outcome.ok and outcome.value[1] > 0 and np.any(outcome.value[0]):
-                vectors.append(outcome.value[0])
-                used.append(outcome.value[1])
-            else:
-                vectors.append(None)
-                used.append(outcome.value[1] if outcome.ok else 0)
         n = len(outcomes)
+        vectors = np.zeros((n, dimension), dtype=np.float32)
+        used = np.zeros(n, dtype=np.int32)
+        ok_rows = [i for i, o in enumerate(outcomes) if o.ok]
+        if ok_rows:
+            vectors[ok_rows] = np.stack([outcomes[i].value[0] for i in ok_rows])
+            used[ok_rows] = [outcomes[i].value[1] for i in ok_rows]
+        has_vector = (used > 0) & np.any(vectors != 0, axis=1)
         yield pa.RecordBatch.from_arrays(
             [
-                pa.array(columns["customer_id"], pa.string()),
-                pa.array(columns["profile_fingerprint"], pa.string()),
-                vectors_to_array(vectors, dimension),
+                batch.column("customer_id").cast(pa.string()),
+                batch.column("profile_fingerprint").cast(pa.string()),
+                pa.FixedSizeListArray.from_arrays(
+                    pa.array(vectors.reshape(-1), pa.float32()),
+                    dimension,
+                    mask=pa.array(~has_vector),
+                ),
                 pa.array(used, pa.int32()),
-                pa.array([v is not None for v in vectors], pa.bool_()),
+                pa.array(has_vector, pa.bool_()),
                 pa.array([embedding_model_version] * n, pa.string()),
-                *status_columns(outcomes, columns["previous_failed_runs"], run),
+                *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), run),
             ],
             schema=schema,
         )

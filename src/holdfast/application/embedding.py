@@ -63,6 +63,7 @@ def embed_products(
             run_in_batches(
                 columns["product_text"],
                 encode,
+                keys=columns["product_id"],
                 batch_size=batch_size,
                 policy=policy,
                 first_batch_number=next_batch_number,

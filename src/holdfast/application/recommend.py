@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,7 @@ class RecommenderModel:
     n_sample: int
     settings: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def index(self) -> dict[str, int]:
         return {p: i for i, p in enumerate(self.product_ids)}
 
@@ -385,6 +386,7 @@ def score_customers(
             run_in_batches(
                 list(range(batch.num_rows)),
                 score,
+                keys=batch.column("customer_id").to_pylist(),
                 batch_size=batch_size,
                 policy=policy,
                 first_batch_number=next_batch_number,

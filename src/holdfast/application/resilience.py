@@ -4,7 +4,8 @@ Each batch call is retried with exponential backoff and jitter (tenacity). If
 a batch still fails, its records are retried one by one, so one poisonous
 record cannot take its neighbours down with it; a record that still fails
 comes back as a failed Outcome (the caller turns it into a dead-letter row),
-and the run goes on.
+and the run goes on. A policy may carry injected faults (application.faults),
+checked before each call; without them a call costs nothing extra.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from tenacity import (
     RetryError,
@@ -21,6 +22,9 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
+
+if TYPE_CHECKING:
+    from holdfast.application.faults import StepFaults
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -42,6 +46,7 @@ class RetryPolicy:
     initial_backoff_seconds: float = 1.0
     max_backoff_seconds: float = 30.0
     jitter_seconds: float = 0.5
+    faults: StepFaults | None = None
 
     def __post_init__(self) -> None:
         if self.max_retries < 0 or self.initial_backoff_seconds < 0:
@@ -87,8 +92,11 @@ def _call(
     payload: list[P],
     policy: RetryPolicy,
     sleep: Callable[[float], None],
+    keys: Sequence[str],
+    attempt_offset: int = 0,
 ) -> _CallResult[R]:
     attempts = 0
+    faults = policy.faults
     retrying = Retrying(
         stop=stop_after_attempt(policy.max_retries + 1),
         wait=wait_exponential_jitter(
@@ -104,6 +112,8 @@ def _call(
         for attempt in retrying:
             with attempt:
                 attempts += 1
+                if faults is not None:
+                    faults.check(keys, attempt_offset + attempts)
                 values = list(fn(payload))
                 if len(values) != len(payload):
                     raise PermanentError(
@@ -123,20 +133,30 @@ def run_in_batches(
     batch_size: int,
     policy: RetryPolicy,
     first_batch_number: int = 1,
+    keys: Sequence[str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Iterator[Outcome[R]]:
     """Yield one Outcome per payload, in input order.
 
     `fn` maps a list of payloads to a list of results of the same length.
+    `keys` (one per payload, e.g. the record ids) name the records to fault
+    injection; without them a record is named by its position.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
+    if keys is not None and len(keys) != len(payloads):
+        raise ValueError("keys must have one entry per payload")
     for offset in range(0, len(payloads), batch_size):
         batch = list(payloads[offset : offset + batch_size])
         batch_number = first_batch_number + offset // batch_size
+        batch_keys = (
+            [str(k) for k in keys[offset : offset + batch_size]]
+            if keys is not None
+            else [str(offset + i) for i in range(len(batch))]
+        )
         started = clock()
-        result = _call(fn, batch, policy, sleep)
+        result = _call(fn, batch, policy, sleep, batch_keys)
         if result.values is not None:
             latency = (clock() - started) * 1000.0
             for i, value in enumerate(result.values):
@@ -153,7 +173,8 @@ def run_in_batches(
             continue
         # The batch failed: isolate the records, one call each.
         singles: list[tuple[int, _CallResult[R]]] = [
-            (i, _call(fn, [record], policy, sleep)) for i, record in enumerate(batch)
+            (i, _call(fn, [record], policy, sleep, [batch_keys[i]], result.attempts))
+            for i, record in enumerate(batch)
         ]
         latency = (clock() - started) * 1000.0
         for i, single in singles:

@@ -1,9 +1,13 @@
 """Steps: fit a segment model on a sample, then label every customer in batches.
 
-Fit: PCA on the sample's taste vectors, HDBSCAN on the reduced sample. Assign:
-project and call the clusterer's approximate prediction, batch by batch, so
-labelling millions of customers needs memory for one batch only. Segment ids
-are the clusters ordered by size in the sample (0 = largest), -1 is noise.
+Fit: PCA on the sample's taste vectors, rows scaled to unit length (the
+direction of a customer's taste), HDBSCAN on that. Assign: the same reduction,
+then the clusterer's approximate prediction, batch by batch, so labelling
+millions of customers needs memory for one batch only. Segment ids: on a first
+fit, the clusters ordered by size in the sample (0 = largest); on a refit, a
+cluster that matches a segment of the previous model (Hungarian assignment on
+the sample's members) keeps that segment's id, the others get ids never used
+before. -1 is noise.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from holdfast.application.records import (
     status_fields,
 )
 from holdfast.application.resilience import RetryPolicy, run_in_batches
-from holdfast.domain.reduction import Projection, fit_pca
-from holdfast.domain.segmentation import NOISE_SEGMENT_ID
+from holdfast.domain.reduction import Projection, fit_pca, unit_rows
+from holdfast.domain.segmentation import NOISE_SEGMENT_ID, match_segment_ids
 
 UNSEGMENTED_MODEL_ID = "none"
 ASSIGN_INPUT_COLUMNS = (
@@ -51,16 +55,25 @@ class SegmentModel:
     noise_share: float
     fit_reason: str
     params: dict[str, Any] = field(default_factory=dict)
+    normalise_reduced: bool = False
+    next_segment_id: int = 0  # ids below were given out by this model or its predecessors
+    matched_from: str | None = None  # the previous model whose ids were reused
 
     @property
     def n_segments(self) -> int:
         return len(self.segment_of_label)
 
+    def reduce(self, vectors: np.ndarray) -> np.ndarray:
+        """The space the clusterer works in."""
+        reduced = self.projection.transform(vectors)
+        # getattr: models pickled before this field existed
+        return unit_rows(reduced) if getattr(self, "normalise_reduced", False) else reduced
+
     def assign(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(segment ids, membership strengths in [0, 1]) for unit vectors."""
         if len(vectors) == 0:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
-        labels, strengths = self.clusterer.predict(self.projection.transform(vectors))
+        labels, strengths = self.clusterer.predict(self.reduce(vectors))
         segments = np.array(
             [self.segment_of_label.get(int(label), NOISE_SEGMENT_ID) for label in labels],
             dtype=np.int32,
@@ -87,25 +100,43 @@ def fit_segment_model(
     population: int,
     params: dict[str, Any],
     fit_reason: str,
+    normalise: bool = False,
+    previous: SegmentModel | None = None,
 ) -> SegmentModel:
-    """Fit PCA + clusterer on the sample and order segments by size."""
+    """Fit PCA + clusterer on the sample; segment ids by size, or reused from
+    `previous` where a new cluster matches one of its segments."""
     projection = fit_pca(sample_vectors, n_components)
     reduced = projection.transform(sample_vectors)
+    if normalise:
+        reduced = unit_rows(reduced)
     fitted = clusterer.fit(reduced)
     labels, _ = fitted.predict(reduced)
-    found = sorted({int(x) for x in labels if x >= 0})
-    sizes = {label: int(np.sum(labels == label)) for label in found}
-    by_size = sorted(found, key=lambda label: (-sizes[label], label))
+    if previous is not None:
+        previous_segments, _ = previous.assign(np.asarray(sample_vectors))
+        segment_of_label, next_id = match_segment_ids(
+            labels,
+            previous_segments,
+            next_segment_id=getattr(previous, "next_segment_id", 0),
+        )
+    else:
+        found = sorted({int(x) for x in labels if x >= 0})
+        sizes = {label: int(np.sum(labels == label)) for label in found}
+        by_size = sorted(found, key=lambda label: (-sizes[label], label))
+        segment_of_label = {label: rank for rank, label in enumerate(by_size)}
+        next_id = len(by_size)
     return SegmentModel(
         segment_model_id=model_id_for(sample_ids, params),
         projection=projection,
         clusterer=fitted,
-        segment_of_label={label: rank for rank, label in enumerate(by_size)},
+        segment_of_label=segment_of_label,
         population_at_fit=population,
         n_sample=len(sample_ids),
         noise_share=float(np.mean(labels < 0)) if len(labels) else 1.0,
         fit_reason=fit_reason,
         params=dict(params),
+        normalise_reduced=normalise,
+        next_segment_id=next_id,
+        matched_from=previous.segment_model_id if previous is not None else None,
     )
 
 
@@ -159,6 +190,7 @@ def assign_segments(
             run_in_batches(
                 list(range(batch.num_rows)),
                 label,
+                keys=batch.column("customer_id").to_pylist(),
                 batch_size=batch_size,
                 policy=policy,
                 first_batch_number=next_batch_number,

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
 NOISE_SEGMENT_ID = -1
 
 
 def auto_min_cluster_size(n_sample: int) -> int:
-    """Smallest segment worth naming: 0.5% of the fit sample, at least 10."""
-    return max(10, round(0.005 * n_sample))
+    """Smallest segment worth naming: 1% of the fit sample, at least 10. (At 0.5%,
+    HDBSCAN splits off small clusters that do not survive a refit on another
+    sample: measured on Online Retail, ARI between two refits fell from 0.6 to 0.)"""
+    return max(10, round(0.01 * n_sample))
 
 
 # The same order as an SQL expression (parameter: the seed as text), so the
@@ -64,3 +69,51 @@ def refit_decision(
             f"population grew {growth:.0%} since the last fit (threshold {growth_threshold:.0%})",
         )
     return False, "current model kept"
+
+
+MIN_MATCH_JACCARD = 0.2
+
+
+def match_segment_ids(
+    new_labels: np.ndarray,
+    previous_segments: np.ndarray,
+    *,
+    next_segment_id: int,
+    min_jaccard: float = MIN_MATCH_JACCARD,
+) -> tuple[dict[int, int], int]:
+    """Segment ids for a refit's clusters, reusing the previous model's ids.
+
+    `new_labels` are the new clusters of the fit sample (-1 noise) and
+    `previous_segments` the segment ids the previous model gives the same
+    customers. New clusters and old segments are paired by the Hungarian
+    assignment maximising their overlap (Jaccard of their member sets); a pair
+    with Jaccard below `min_jaccard` is not a match. A matched cluster keeps the
+    old id; the others get fresh ids from `next_segment_id` up (largest cluster
+    first, ties by lower label), so a retired id is never given to a different
+    group of customers. Returns (label -> segment id, the next free id)."""
+    new = np.asarray(new_labels, dtype=np.int64)
+    old = np.asarray(previous_segments, dtype=np.int64)
+    if new.shape != old.shape:
+        raise ValueError("new labels and previous segments must describe the same customers")
+    labels = sorted({int(x) for x in new if x >= 0})
+    olds = sorted({int(x) for x in old if x >= 0})
+    mapping: dict[int, int] = {}
+    if labels and olds:
+        jaccard = np.zeros((len(labels), len(olds)))
+        for i, label in enumerate(labels):
+            in_new = new == label
+            for j, segment in enumerate(olds):
+                in_old = old == segment
+                union = np.count_nonzero(in_new | in_old)
+                jaccard[i, j] = np.count_nonzero(in_new & in_old) / union if union else 0.0
+        rows, cols = linear_sum_assignment(-jaccard)
+        for i, j in zip(rows, cols, strict=True):
+            if jaccard[i, j] >= min_jaccard:
+                mapping[labels[i]] = olds[j]
+    free = max(next_segment_id, max(olds, default=-1) + 1)
+    sizes = {label: int(np.count_nonzero(new == label)) for label in labels}
+    for label in sorted(labels, key=lambda x: (-sizes[x], x)):
+        if label not in mapping:
+            mapping[label] = free
+            free += 1
+    return mapping, free

@@ -43,9 +43,35 @@ def weighted_mean_rows(
         raise ValueError("weights must be finite and non-negative")
     if indices.size and (indices.min() < 0 or indices.max() >= n_items):
         raise IndexError("row index out of range of the vector matrix")
-    weight_matrix = sparse.csr_matrix((data, indices, indptr), shape=(n, n_items))
-    sums = np.asarray(weight_matrix @ vectors.astype(np.float64))
-    return normalize_rows(sums.astype(np.float32)), lengths
+    weight_matrix = sparse.csr_matrix(
+        (data.astype(np.float32), indices, indptr), shape=(n, n_items)
+    )
+    # float32 throughout: the product matrix is shared by every batch and
+    # converting it per batch would cost more than the product itself
+    sums = np.asarray(weight_matrix @ np.asarray(vectors, dtype=np.float32))
+    return normalize_rows(sums), lengths
+
+
+def weighted_mean_flat(
+    vectors: np.ndarray,
+    row_ids: np.ndarray,
+    item_ids: np.ndarray,
+    weights: np.ndarray,
+    n_rows: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """weighted_mean_rows for flat (row, item, weight) triples: unit-length
+    weighted mean of vectors[item] per row, and how many items each row used."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.size and (not np.all(np.isfinite(weights)) or np.any(weights < 0)):
+        raise ValueError("weights must be finite and non-negative")
+    if item_ids.size and (item_ids.min() < 0 or item_ids.max() >= vectors.shape[0]):
+        raise IndexError("item index out of range of the vector matrix")
+    weight_matrix = sparse.csr_matrix(
+        (weights.astype(np.float32), (row_ids, item_ids)), shape=(n_rows, vectors.shape[0])
+    )
+    sums = np.asarray(weight_matrix @ np.asarray(vectors, dtype=np.float32))
+    counts = np.bincount(row_ids, minlength=n_rows).astype(np.int64)
+    return normalize_rows(sums), counts
 
 
 def cosine_similarity(queries: np.ndarray, items: np.ndarray) -> np.ndarray:

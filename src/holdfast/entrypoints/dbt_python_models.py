@@ -10,6 +10,7 @@ the model's table.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 
 from holdfast import __version__
 from holdfast.application import customer_vectors, embedding, recommend, segments
+from holdfast.application.faults import FaultPlan
 from holdfast.application.records import array_to_vectors
 from holdfast.application.resilience import RetryPolicy
 from holdfast.domain.scoring import (
@@ -73,6 +75,13 @@ def _bool(name: str, value: Any) -> bool:
     raise ValueError(f"config {name} must be true or false, got {value!r}")
 
 
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    text = str(value).strip()
+    if text not in allowed:
+        raise ValueError(f"config {name} must be one of {', '.join(allowed)}, got {value!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class StepSettings:
     """The knobs every inference step shares, checked."""
@@ -83,8 +92,16 @@ class StepSettings:
 
     @classmethod
     def parse(
-        cls, batch_size: Any, max_retries: Any, initial_backoff: Any, max_failed_runs: Any
+        cls,
+        batch_size: Any,
+        max_retries: Any,
+        initial_backoff: Any,
+        max_failed_runs: Any,
+        *,
+        step: str | None = None,
     ) -> StepSettings:
+        """Check the knobs; `step` picks up its injected faults (HOLDFAST_INJECT_FAULTS)."""
+        plan = FaultPlan.from_env(os.environ) if step is not None else None
         return cls(
             batch_size=_int("inference_batch_size", batch_size, 1),
             policy=RetryPolicy(
@@ -92,6 +109,7 @@ class StepSettings:
                 initial_backoff_seconds=_float(
                     "inference_initial_backoff_seconds", initial_backoff
                 ),
+                faults=plan.for_step(step) if plan is not None and step is not None else None,
             ),
             max_failed_runs=_int("dead_letter_max_attempts", max_failed_runs, 1),
         )
@@ -113,7 +131,9 @@ def embed_products_model(
     """int_products_embedded: embed new or changed product texts."""
     from holdfast.infrastructure.encoder import load_encoder, resolve_model_path
 
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="embed_products"
+    )
     run = warehouse.run_context(con, runs)
     _, version = resolve_model_path(str(embedding_model))
     sql, params = warehouse.pending_records(
@@ -156,7 +176,9 @@ def customer_vectors_model(
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
     """int_customer_vectors: taste vectors for customers whose purchases changed."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="vectorize_customers"
+    )
     run = warehouse.run_context(con, runs)
     embeddings_view = warehouse.view(con, embeddings, "hf_embeddings")
     product_ids, matrix = warehouse.vectors_by_key(
@@ -223,6 +245,7 @@ def segment_models_model(
     min_cluster_size: Any,
     min_samples: Any,
     pca_components: Any,
+    cluster_selection: Any,
     refit: Any,
     refit_growth: Any,
     seed: Any,
@@ -234,15 +257,15 @@ def segment_models_model(
     population = warehouse.first_row(
         con, f"select count(*) from {vectors_view} where status = 'ok' and has_vector"
     )[0]
-    current = None
+    current, previous_row = None, None
     if this is not None:
         warehouse.view(con, this, "hf_previous_models")
-        row = warehouse.first_row(
+        previous_row = warehouse.first_row(
             con,
-            "select segment_model_id, population_at_fit from hf_previous_models "
-            "order by fitted_at desc, segment_model_id desc limit 1",
+            "select segment_model_id, population_at_fit, model_blob, model_checksum "
+            "from hf_previous_models order by fitted_at desc, segment_model_id desc limit 1",
         )
-        current = FittedModelInfo(row[0], row[1]) if row else None
+        current = FittedModelInfo(previous_row[0], previous_row[1]) if previous_row else None
     fit, reason = refit_decision(
         current,
         population,
@@ -267,18 +290,35 @@ def segment_models_model(
         "min_cluster_size": size,
         "min_samples": _int("segment_min_samples", min_samples, 1),
         "pca_components": _int("segment_pca_components", pca_components, 1),
+        "cluster_selection": _choice(
+            "segment_cluster_selection", cluster_selection, HdbscanClusterer.SELECTION_METHODS
+        ),
+        "unit_directions": True,
         "sample_size": len(ids),
         "seed": seed_value,
     }
+    # a refit reuses the ids of the previous model's segments it matches
+    previous = load_model(previous_row[2], previous_row[3]) if previous_row else None
     model = segments.fit_segment_model(
         ids,
         sample,
-        HdbscanClusterer(min_cluster_size=size, min_samples=params["min_samples"]),
+        HdbscanClusterer(
+            min_cluster_size=size,
+            min_samples=params["min_samples"],
+            cluster_selection_method=params["cluster_selection"],
+        ),
         n_components=params["pca_components"],
         population=population,
         params=params,
         fit_reason=reason,
+        normalise=True,
+        previous=previous,
     )
+    recorded = {
+        **params,
+        "matched_from": model.matched_from,
+        "segment_of_label": {str(k): v for k, v in sorted(model.segment_of_label.items())},
+    }
     blob, checksum = dump_model(model)
     return pa.Table.from_pylist(
         [
@@ -292,7 +332,7 @@ def segment_models_model(
                 "explained_variance": round(
                     float(model.projection.explained_variance_ratio.sum()), 6
                 ),
-                "params": json.dumps(params, sort_keys=True),
+                "params": json.dumps(recorded, sort_keys=True),
                 "model_checksum": checksum,
                 "model_blob": blob,
                 "run_id": run.run_id,
@@ -317,7 +357,9 @@ def customer_segments_model(
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
     """int_customers_segmented: label customers with the current segment model."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="assign_segments"
+    )
     run = warehouse.run_context(con, runs)
     models_view = warehouse.view(con, models, "hf_models")
     row = warehouse.first_row(
@@ -443,7 +485,15 @@ def recommender_models_model(
     seed_value = _int("random_seed", seed)
     catalog = con.sql(
         f"""
-        select s.product_id, e.embedding, s.n_purchases, s.typical_spend
+        select
+            s.product_id,
+            e.embedding,
+            -- recent buyers, or all-time buyers when nothing sold recently
+            case
+                when sum(s.n_recent_customers) over () > 0 then s.n_recent_customers
+                else s.n_customers
+            end as popularity_count,
+            s.typical_spend
         from {statistics_view} as s
         left join {embeddings_view} as e on e.product_id = s.product_id and e.status = 'ok'
         order by s.product_id
@@ -471,7 +521,7 @@ def recommender_models_model(
         catalog.column("product_id").to_pylist(),
         product_embeddings,
         has_embedding,
-        catalog.column("n_purchases").to_pylist(),
+        catalog.column("popularity_count").to_pylist(),
         catalog.column("typical_spend").to_pylist(),
         sample.column("product_ids").to_pylist(),
         sample.column("segment_id").to_pylist(),
@@ -532,7 +582,9 @@ def recommendations_model(
 ) -> pa.RecordBatchReader:
     """int_recommendations_scored: candidates for customers whose inputs changed,
     or everyone after a refit of the recommender or a change of its settings."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="recommend"
+    )
     k = _int("recommendation_candidates_per_customer", candidates_per_customer, 1)
     weights = scoring_weights(weight_copurchase, weight_semantic, weight_segment, weight_popularity)
     run = warehouse.run_context(con, runs)

@@ -30,11 +30,16 @@ class HdbscanFitted:
 @dataclass(frozen=True)
 class HdbscanClusterer:
     """HDBSCAN settings. min_samples stays small: its default (= min_cluster_size)
-    makes the neighbour graph, and the fit, far more expensive."""
+    makes the neighbour graph, and the fit, far more expensive. Leaf selection:
+    on real customers the excess-of-mass tree keeps one or two broad clusters
+    that change from one sample to the next; leaves are smaller and stable
+    (Online Retail: ARI 0.70-0.79 between refits on different samples)."""
+
+    SELECTION_METHODS = ("leaf", "eom")
 
     min_cluster_size: int
     min_samples: int = 10
-    cluster_selection_method: str = "eom"
+    cluster_selection_method: str = "leaf"
 
     def fit(self, points: np.ndarray) -> HdbscanFitted:
         import hdbscan

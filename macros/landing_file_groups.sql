@@ -1,0 +1,76 @@
+{#
+    Why: reading a landing file keeps its bytes and its lines in memory, so a
+    build that read every file in one statement would need memory in
+    proportion to the landing zone (2 million customers are 1.6 GB of JSON).
+    This lists the files of a landing subfolder that still need reading, in
+    name order, cut into groups of at most landing_read_group_bytes (every
+    group has at least one file): each group is read by its own branch of a
+    union, so memory follows the group size. On an incremental run a file is
+    skipped when `this` already holds its (file name, sha256): checksums are
+    computed here, one group per query, so a run with nothing new reads each
+    file once and parses nothing. Returns a list of lists of paths.
+#}
+{% macro landing_file_groups(subfolder) -%}
+    {%- set landing_dir = checked_var('landing_dir', kind='path') -%}
+    {%- set pattern = landing_dir ~ '/' ~ subfolder ~ '/*' -%}
+    {%- set limit = checked_var('landing_read_group_bytes', min_value=1) | int -%}
+    {%- set groups = [] -%}
+    {%- if execute -%}
+        {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')") -%}
+        {%- if found.columns[0].values()[0] > 0 -%}
+            {%- set files = run_query(
+                "select filename, size from read_blob('" ~ pattern ~ "') order by filename"
+            ).rows -%}
+            {%- set all_groups = holdfast_group_files(files, limit) -%}
+            {%- if is_incremental() -%}
+                {%- set known = [] -%}
+                {%- for row in run_query(
+                    "select distinct file_name || '|' || file_checksum from " ~ this
+                ).rows -%}
+                    {%- do known.append(row[0]) -%}
+                {%- endfor -%}
+                {%- set fresh = [] -%}
+                {%- for group in all_groups -%}
+                    {%- for row in run_query(
+                        "select filename, parse_filename(filename) || '|' || sha256(content), size"
+                        ~ " from read_blob([" ~ holdfast_quoted_paths(group) ~ "]) order by filename"
+                    ).rows -%}
+                        {%- if row[1] not in known -%}
+                            {%- do fresh.append([row[0], row[2]]) -%}
+                        {%- endif -%}
+                    {%- endfor -%}
+                {%- endfor -%}
+                {%- set groups = holdfast_group_files(fresh, limit) -%}
+            {%- else -%}
+                {%- set groups = all_groups -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(groups) }}
+{%- endmacro %}
+
+{% macro holdfast_group_files(files, limit) -%}
+    {%- set groups = [] -%}
+    {%- set state = namespace(group=[], bytes=0) -%}
+    {%- for row in files -%}
+        {%- if state.group | length > 0 and state.bytes + row[1] > limit -%}
+            {%- do groups.append(state.group) -%}
+            {%- set state.group = [] -%}
+            {%- set state.bytes = 0 -%}
+        {%- endif -%}
+        {%- do state.group.append(row[0]) -%}
+        {%- set state.bytes = state.bytes + row[1] -%}
+    {%- endfor -%}
+    {%- if state.group | length > 0 -%}
+        {%- do groups.append(state.group) -%}
+    {%- endif -%}
+    {{ return(groups) }}
+{%- endmacro %}
+
+{% macro holdfast_quoted_paths(paths) -%}
+    {%- set quoted = [] -%}
+    {%- for path in paths -%}
+        {%- do quoted.append("'" ~ (path | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return(quoted | join(', ')) }}
+{%- endmacro %}
