@@ -55,7 +55,9 @@ def spark_embed_products_model(
     """int_products_embedded on Spark: embed new or changed product texts."""
     from holdfast.infrastructure.encoder import resolve_model_path
 
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="embed_products"
+    )
     run = spark_io.run_context(session, runs)
     _, version = resolve_model_path(str(embedding_model))
     pending = spark_io.pending_records(
@@ -102,7 +104,9 @@ def spark_customer_vectors_model(
     max_failed_runs: Any,
 ) -> Any:
     """int_customer_vectors on Spark: taste vectors for customers whose purchases changed."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="vectorize_customers"
+    )
     run = spark_io.run_context(session, runs)
     embeddings_view = spark_io.view(session, embeddings, "hf_embeddings")
     # the product vectors travel to every partition with the step (catalog-sized)
@@ -158,7 +162,9 @@ def spark_customer_segments_model(
     max_failed_runs: Any,
 ) -> Any:
     """int_customers_segmented on Spark: label customers with the current segment model."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="assign_segments"
+    )
     run = spark_io.run_context(session, runs)
     models_view = spark_io.view(session, models, "hf_models")
     row = spark_io.first_row(
@@ -213,7 +219,9 @@ def spark_recommendations_model(
 ) -> Any:
     """int_recommendations_scored on Spark: candidates for customers whose inputs
     changed, or everyone after a refit of the recommender or a change of its settings."""
-    settings = StepSettings.parse(batch_size, max_retries, initial_backoff, max_failed_runs)
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="recommend"
+    )
     k = _int("recommendation_candidates_per_customer", candidates_per_customer, 1)
     weights = scoring_weights(weight_copurchase, weight_semantic, weight_segment, weight_popularity)
     run = spark_io.run_context(session, runs)
