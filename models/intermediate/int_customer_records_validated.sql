@@ -2,9 +2,11 @@
 -- here exactly once, valid (parsed fields filled) or not (every failing rule
 -- listed as 'path: message', zod style, 0-based list indexes).
 -- Incremental per batch: only batches (re)ingested since the last run are
--- parsed; a re-delivered batch replaces its rows.
+-- parsed; a re-delivered batch replaces its rows. Run per group of batches
+-- (macro in_batch_groups), so memory follows validation_group_lines.
 {{ config(materialized=incremental_by_key(), unique_key='batch_id', incremental_strategy='delete+insert') }}
 
+{% set validated_sql %}
 with
 
 stg_landing__customer_lines as (
@@ -23,6 +25,7 @@ lines as (
     from stg_landing__customer_lines
     where
         line_number is not null
+        and __HOLDFAST_BATCH_FILTER__
     {% if is_incremental() %}
         and ingested_at > (
             select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }}
@@ -177,3 +180,6 @@ final as (
 )
 
 select * from final
+{% endset %}
+
+{{ in_batch_groups(validated_sql, ref('stg_landing__customer_lines'), 'validation_group_lines') }}

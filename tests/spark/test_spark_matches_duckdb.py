@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+import yaml
 from tests.conftest import PROJECT_ROOT, Warehouse, make_warehouse
 
 from holdfast.datagen.synthetic import generate_landing
@@ -50,6 +51,7 @@ PORTABLE_MODELS = {
 # Spark's file sources skip zero-length files: an empty landing file has no
 # marker row on Spark (docs/spark.md, "Known engine differences")
 EMPTY_FILE = "empty_0001.jsonl"
+PROJECT_VARS = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
 STEP_SETTINGS = {"batch_size": 64, "max_retries": 1, "initial_backoff": 0.01, "max_failed_runs": 5}
 
 
@@ -404,11 +406,12 @@ def test_recommendation_scoring_spark_branch_matches_duckdb(spark, duckdb_build,
         ),
         runs=run_frame,
         this=None,
-        candidates_per_customer=30,
-        weight_copurchase=0.55,
-        weight_semantic=0.15,
-        weight_segment=0.15,
-        weight_popularity=0.15,
+        # the project's defaults, as the DuckDB build used them
+        candidates_per_customer=PROJECT_VARS["recommendation_candidates_per_customer"],
+        weight_copurchase=PROJECT_VARS["recommendation_weight_copurchase"],
+        weight_semantic=PROJECT_VARS["recommendation_weight_semantic"],
+        weight_segment=PROJECT_VARS["recommendation_weight_segment"],
+        weight_popularity=PROJECT_VARS["recommendation_weight_popularity"],
         **STEP_SETTINGS,
     )
     drop = RUN_COLUMNS | CALL_COLUMNS

@@ -79,8 +79,8 @@ _POOL_MARK = 1e-9
 class FitSettings:
     """How a RecommenderModel is fitted."""
 
-    copurchase_neighbours: int = 30
-    semantic_neighbours: int = 10
+    copurchase_neighbours: int = 50
+    semantic_neighbours: int = 20
     pool_size: int = 50
 
     def as_dict(self) -> dict[str, int]:

@@ -28,10 +28,10 @@ SCORE_DECIMALS = 6
 class ScoringWeights:
     """Blend weights; they must be non-negative and sum to 1."""
 
-    copurchase: float = 0.55
-    semantic: float = 0.15
-    segment: float = 0.15
-    popularity: float = 0.15
+    copurchase: float = 0.42
+    semantic: float = 0.2
+    segment: float = 0.0
+    popularity: float = 0.38
 
     def __post_init__(self) -> None:
         parts = tuple(asdict(self).values())
