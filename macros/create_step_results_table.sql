@@ -3,6 +3,10 @@
     it (ops_step_runs), including on the very first run of an empty warehouse.
 #}
 {% macro create_step_results_table() -%}
+    {{ return(adapter.dispatch('create_step_results_table', 'holdfast')()) }}
+{%- endmacro %}
+
+{% macro default__create_step_results_table() -%}
     create schema if not exists ops;
     create table if not exists ops.dbt_step_results (
         run_id varchar,

@@ -5,6 +5,10 @@
     by `condition`).
 #}
 {% macro delete_customers_missing_from(relation, condition='true') -%}
+    {{ return(adapter.dispatch('delete_customers_missing_from', 'holdfast')(relation, condition)) }}
+{%- endmacro %}
+
+{% macro default__delete_customers_missing_from(relation, condition='true') -%}
     delete from {{ this }}
     where customer_id not in (
         select customer_id from {{ relation }} where {{ condition }}

@@ -11,6 +11,10 @@
     whole.
 #}
 {% macro in_batch_groups(sql, lines_relation, max_lines_var) -%}
+    {{ return(adapter.dispatch('in_batch_groups', 'holdfast')(sql, lines_relation, max_lines_var)) }}
+{%- endmacro %}
+
+{% macro default__in_batch_groups(sql, lines_relation, max_lines_var) -%}
     {%- set placeholder = '__HOLDFAST_BATCH_FILTER__' -%}
     {#- dbt unit tests replace refs by CTEs: nothing to query there -#}
     {%- set in_unit_test = (lines_relation | string).startswith('__dbt__cte__') -%}

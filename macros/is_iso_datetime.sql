@@ -6,11 +6,11 @@
 #}
 {% macro is_iso_datetime(text_expr) -%}
     coalesce(
-        regexp_full_match(
-            {{ text_expr }},
-            '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})'
-        )
-        and try_cast({{ text_expr }} as timestamptz) is not null,
+        {{ regex_full_match(
+            text_expr,
+            '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})'
+        ) }}
+        and {{ try_cast_timestamp(text_expr) }} is not null,
         false
     )
 {%- endmacro %}

@@ -7,7 +7,7 @@
 #}
 {% macro json_field_type_error(json_expr, path, label_expr, expected) -%}
     case
-        when json_type({{ json_expr }}, '{{ path }}') is null
+        when {{ json_value_type(json_expr, path) }} is null
             then {{ label_expr }} || ': Required'
         when {{ json_type_label(json_expr, path) }} <> '{{ expected }}'
             then {{ label_expr }} || ': Expected {{ expected }}, received '

@@ -4,7 +4,7 @@
     Returns null when the path is absent.
 #}
 {% macro json_type_label(json_expr, path) -%}
-    case json_type({{ json_expr }}, '{{ path }}')
+    case {{ json_value_type(json_expr, path) }}
         when 'VARCHAR' then 'string'
         when 'BIGINT' then 'number'
         when 'UBIGINT' then 'number'
@@ -14,6 +14,6 @@
         when 'NULL' then 'null'
         when 'OBJECT' then 'object'
         when 'ARRAY' then 'array'
-        else lower(json_type({{ json_expr }}, '{{ path }}'))
+        else lower({{ json_value_type(json_expr, path) }})
     end
 {%- endmacro %}

@@ -14,6 +14,10 @@
       decoded on its own and undecodable lines keep an escaped copy.
 #}
 {% macro landing_file_lines(landing_source, subfolder, extension) -%}
+    {{ return(adapter.dispatch('landing_file_lines', 'holdfast')(landing_source, subfolder, extension)) }}
+{%- endmacro %}
+
+{% macro default__landing_file_lines(landing_source, subfolder, extension) -%}
     {#- memory follows the biggest group of files, not the landing zone: each
         group (files in name order, at most landing_read_group_bytes together,
         at least one file) is read by its own branch of a union -#}

@@ -5,6 +5,10 @@
     last_modified), or an empty set of the same shape when there are none.
 #}
 {% macro landing_files(landing_source, subfolder) -%}
+    {{ return(adapter.dispatch('landing_files', 'holdfast')(landing_source, subfolder)) }}
+{%- endmacro %}
+
+{% macro default__landing_files(landing_source, subfolder) -%}
     {%- set landing_dir = checked_var('landing_dir', kind='path') -%}
     {%- set pattern = landing_dir ~ '/' ~ subfolder ~ '/*' -%}
     {%- set has_files = false -%}

@@ -8,8 +8,8 @@
     {%- do return([
         "file_refusal_reason",
         "case when file_refusal_reason is null and is_line_undecodable then '$: line is not valid UTF-8' end",
-        "case when file_refusal_reason is null and not is_line_undecodable and trim(raw_line, ' \t') = '' then '$: empty line' end",
-        "case when file_refusal_reason is null and not is_line_undecodable and trim(raw_line, ' \t') <> '' and " ~ record ~ " is null then '$: not valid JSON' end",
-        "case when " ~ record ~ " is not null and json_type(" ~ record ~ ") <> 'OBJECT' then '$: Expected object, received ' || " ~ json_type_label(record, '$') ~ " end",
+        "case when file_refusal_reason is null and not is_line_undecodable and " ~ trim_chars('raw_line', ' \t') ~ " = '' then '$: empty line' end",
+        "case when file_refusal_reason is null and not is_line_undecodable and " ~ trim_chars('raw_line', ' \t') ~ " <> '' and " ~ record ~ " is null then '$: not valid JSON' end",
+        "case when " ~ record ~ " is not null and " ~ json_value_type(record) ~ " <> 'OBJECT' then '$: Expected object, received ' || " ~ json_type_label(record, '$') ~ " end",
     ]) -%}
 {%- endmacro %}

@@ -7,6 +7,10 @@
     messages name relations, not credentials.
 #}
 {% macro record_step_runs(results) -%}
+    {{ return(adapter.dispatch('record_step_runs', 'holdfast')(results)) }}
+{%- endmacro %}
+
+{% macro default__record_step_runs(results) -%}
     {%- if execute and results | length > 0 -%}
         {{ create_step_results_table() }};
         insert into ops.dbt_step_results

@@ -4,7 +4,7 @@
 -- Incremental per batch: only batches (re)ingested since the last run are
 -- parsed; a re-delivered batch replaces its rows. Run per group of batches
 -- (macro in_batch_groups), so memory follows validation_group_lines.
-{{ config(materialized='incremental', unique_key='batch_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_by_key(), unique_key='batch_id', incremental_strategy='delete+insert') }}
 
 {% set validated_sql %}
 with
@@ -40,8 +40,8 @@ lines_parsed as (
             when
                 file_refusal_reason is null
                 and not is_line_undecodable
-                and json_valid(raw_line)
-                then raw_line::json
+                and {{ json_is_valid('raw_line') }}
+                then {{ json_parse('raw_line') }}
         end as record
     from lines
 ),
@@ -56,7 +56,7 @@ line_errors as (
 
 records as (
     select * from lines_parsed
-    where json_type(record) = 'OBJECT'
+    where {{ json_value_type('record') }} = 'OBJECT'
 ),
 
 record_field_errors as (
@@ -65,12 +65,12 @@ record_field_errors as (
         line_number,
         {{ list_compact([
             json_field_type_error('record', '$.id', "'id'", 'string'),
-            "case when json_type(record, '$.id') = 'VARCHAR' and not regexp_full_match(record ->> '$.id', '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}') then 'id: Invalid uuid' end",
+            "case when " ~ json_value_type('record', '$.id') ~ " = 'VARCHAR' and not " ~ regex_full_match(json_text('record', '$.id'), '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}') ~ " then 'id: Invalid uuid' end",
             json_field_type_error('record', '$.email', "'email'", 'string'),
-            "case when json_type(record, '$.email') = 'VARCHAR' and not (length(record ->> '$.email') <= 254 and regexp_full_match(record ->> '$.email', '[A-Za-z0-9_+-]([A-Za-z0-9_+.-]*[A-Za-z0-9_+-])?@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}') and not contains(record ->> '$.email', '..')) then 'email: Invalid email' end",
+            "case when " ~ json_value_type('record', '$.email') ~ " = 'VARCHAR' and not (length(" ~ json_text('record', '$.email') ~ ") <= 254 and " ~ regex_full_match(json_text('record', '$.email'), '[A-Za-z0-9_+-]([A-Za-z0-9_+.-]*[A-Za-z0-9_+-])?@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}') ~ " and not contains(" ~ json_text('record', '$.email') ~ ", '..')) then 'email: Invalid email' end",
             json_field_type_error('record', '$.purchaseHistory', "'purchaseHistory'", 'array'),
             json_field_type_error('record', '$.createdAt', "'createdAt'", 'string'),
-            "case when json_type(record, '$.createdAt') = 'VARCHAR' and not " ~ is_iso_datetime("record ->> '$.createdAt'") ~ " then 'createdAt: Invalid datetime' end",
+            "case when " ~ json_value_type('record', '$.createdAt') ~ " = 'VARCHAR' and not " ~ is_iso_datetime(json_text('record', '$.createdAt')) ~ " then 'createdAt: Invalid datetime' end",
         ]) }} as errors
     from records
 ),
@@ -79,17 +79,16 @@ purchase_lists as (
     select
         batch_id,
         line_number,
-        json_extract(record, '$.purchaseHistory[*]') as purchase_list
+        {{ json_array_items('record', '$.purchaseHistory') }} as purchase_list
     from records
-    where json_type(record, '$.purchaseHistory') = 'ARRAY'
+    where {{ json_value_type('record', '$.purchaseHistory') }} = 'ARRAY'
 ),
 
 purchases as (
     select
         batch_id,
         line_number,
-        unnest(purchase_list) as purchase,
-        generate_subscripts(purchase_list, 1) - 1 as purchase_index
+        {{ unnest_with_index('purchase_list', 'purchase', 'purchase_index') }}
     from purchase_lists
 ),
 
@@ -101,15 +100,15 @@ purchases_checked as (
         'purchaseHistory.' || purchase_index as element_path,
         purchase,
         {{ list_compact([
-            "case when json_type(purchase) <> 'OBJECT' then 'purchaseHistory.' || purchase_index || ': Expected object, received ' || " ~ json_type_label('purchase', '$') ~ " end",
-            "case when json_type(purchase) = 'OBJECT' then " ~ json_field_type_error('purchase', '$.productId', "'purchaseHistory.' || purchase_index || '.productId'", 'string') ~ " end",
-            "case when json_type(purchase, '$.productId') = 'VARCHAR' and length(trim(purchase ->> '$.productId')) = 0 then 'purchaseHistory.' || purchase_index || '.productId: String must contain at least 1 character(s)' end",
-            "case when json_type(purchase, '$.productId') = 'VARCHAR' and length(purchase ->> '$.productId') > 128 then 'purchaseHistory.' || purchase_index || '.productId: String must contain at most 128 character(s)' end",
-            "case when json_type(purchase) = 'OBJECT' then " ~ json_field_type_error('purchase', '$.amount', "'purchaseHistory.' || purchase_index || '.amount'", 'number') ~ " end",
-            "case when " ~ json_type_label('purchase', '$.amount') ~ " = 'number' and not isfinite(try_cast(purchase ->> '$.amount' as double)) then 'purchaseHistory.' || purchase_index || '.amount: Number must be finite' end",
-            "case when " ~ json_type_label('purchase', '$.amount') ~ " = 'number' and try_cast(purchase ->> '$.amount' as double) <= 0 then 'purchaseHistory.' || purchase_index || '.amount: Number must be greater than 0' end",
-            "case when json_type(purchase) = 'OBJECT' then " ~ json_field_type_error('purchase', '$.date', "'purchaseHistory.' || purchase_index || '.date'", 'string') ~ " end",
-            "case when json_type(purchase, '$.date') = 'VARCHAR' and not " ~ is_iso_datetime("purchase ->> '$.date'") ~ " then 'purchaseHistory.' || purchase_index || '.date: Invalid datetime' end",
+            "case when " ~ json_value_type('purchase') ~ " <> 'OBJECT' then 'purchaseHistory.' || purchase_index || ': Expected object, received ' || " ~ json_type_label('purchase', '$') ~ " end",
+            "case when " ~ json_value_type('purchase') ~ " = 'OBJECT' then " ~ json_field_type_error('purchase', '$.productId', "'purchaseHistory.' || purchase_index || '.productId'", 'string') ~ " end",
+            "case when " ~ json_value_type('purchase', '$.productId') ~ " = 'VARCHAR' and length(trim(" ~ json_text('purchase', '$.productId') ~ ")) = 0 then 'purchaseHistory.' || purchase_index || '.productId: String must contain at least 1 character(s)' end",
+            "case when " ~ json_value_type('purchase', '$.productId') ~ " = 'VARCHAR' and length(" ~ json_text('purchase', '$.productId') ~ ") > 128 then 'purchaseHistory.' || purchase_index || '.productId: String must contain at most 128 character(s)' end",
+            "case when " ~ json_value_type('purchase') ~ " = 'OBJECT' then " ~ json_field_type_error('purchase', '$.amount', "'purchaseHistory.' || purchase_index || '.amount'", 'number') ~ " end",
+            "case when " ~ json_type_label('purchase', '$.amount') ~ " = 'number' and not " ~ is_finite("try_cast(" ~ json_text('purchase', '$.amount') ~ " as double)") ~ " then 'purchaseHistory.' || purchase_index || '.amount: Number must be finite' end",
+            "case when " ~ json_type_label('purchase', '$.amount') ~ " = 'number' and try_cast(" ~ json_text('purchase', '$.amount') ~ " as double) <= 0 then 'purchaseHistory.' || purchase_index || '.amount: Number must be greater than 0' end",
+            "case when " ~ json_value_type('purchase') ~ " = 'OBJECT' then " ~ json_field_type_error('purchase', '$.date', "'purchaseHistory.' || purchase_index || '.date'", 'string') ~ " end",
+            "case when " ~ json_value_type('purchase', '$.date') ~ " = 'VARCHAR' and not " ~ is_iso_datetime(json_text('purchase', '$.date')) ~ " then 'purchaseHistory.' || purchase_index || '.date: Invalid datetime' end",
         ]) }} as errors
     from purchases
 ),
@@ -118,15 +117,16 @@ purchase_errors_by_line as (
     select
         batch_id,
         line_number,
-        flatten(list(errors order by purchase_index)) as errors,
-        list(
-            {
-                'product_id': trim(purchase ->> '$.productId'),
-                'amount': try_cast(purchase ->> '$.amount' as double),
-                'purchased_at': try_cast(purchase ->> '$.date' as timestamptz)
-            }
-            order by purchase_index
-        ) filter (where len(errors) = 0) as valid_purchases
+        flatten({{ list_agg_ordered('errors', 'purchase_index') }}) as errors,
+        {{ list_agg_ordered(
+            struct_pack({
+                'product_id': 'trim(' ~ json_text('purchase', '$.productId') ~ ')',
+                'amount': 'try_cast(' ~ json_text('purchase', '$.amount') ~ ' as double)',
+                'purchased_at': try_cast_timestamp(json_text('purchase', '$.date')),
+            }),
+            'purchase_index',
+            where=list_length('errors') ~ ' = 0',
+        ) }} as valid_purchases
     from purchases_checked
     group by batch_id, line_number
 ),
@@ -136,16 +136,16 @@ verdicts as (
         lines_parsed.batch_id,
         lines_parsed.line_number,
         case
-            when json_type(lines_parsed.record, '$.id') = 'VARCHAR'
-                then left(lines_parsed.record ->> '$.id', 128)
+            when {{ json_value_type('lines_parsed.record', '$.id') }} = 'VARCHAR'
+                then left({{ json_text('lines_parsed.record', '$.id') }}, 128)
         end as record_id,
         lines_parsed.file_checksum,
         lines_parsed.raw_line,
         lines_parsed.record,
         line_errors.errors
-        || coalesce(record_field_errors.errors, [])
-        || coalesce(purchase_errors_by_line.errors, []) as errors,
-        coalesce(purchase_errors_by_line.valid_purchases, []) as valid_purchases,
+        || coalesce(record_field_errors.errors, {{ empty_list() }})
+        || coalesce(purchase_errors_by_line.errors, {{ empty_list() }}) as errors,
+        coalesce(purchase_errors_by_line.valid_purchases, {{ empty_list() }}) as valid_purchases,
         lines_parsed.ingested_at
     from lines_parsed
     inner join line_errors
@@ -167,14 +167,14 @@ final as (
         batch_id,
         line_number,
         record_id,
-        case when len(errors) = 0 then lower(record ->> '$.id') end as customer_id,
-        case when len(errors) = 0 then record ->> '$.email' end as email,
+        case when {{ list_length('errors') }} = 0 then lower({{ json_text('record', '$.id') }}) end as customer_id,
+        case when {{ list_length('errors') }} = 0 then {{ json_text('record', '$.email') }} end as email,
         file_checksum,
         raw_line,
         errors,
-        case when len(errors) = 0 then valid_purchases end as purchases,
-        len(errors) = 0 as is_valid,
-        case when len(errors) = 0 then try_cast(record ->> '$.createdAt' as timestamptz) end as created_at,
+        case when {{ list_length('errors') }} = 0 then valid_purchases end as purchases,
+        {{ list_length('errors') }} = 0 as is_valid,
+        case when {{ list_length('errors') }} = 0 then {{ try_cast_timestamp(json_text('record', '$.createdAt')) }} end as created_at,
         ingested_at
     from verdicts
 )

@@ -4,7 +4,7 @@
 -- Incremental per customer: recomputes the customers with records ingested
 -- since the last run, from all their records; refreshed_at says when.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_by_key(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
     post_hook="{{ delete_customers_missing_from(ref('int_customer_records_validated'), 'is_valid') }}",

@@ -28,8 +28,8 @@ lines_parsed as (
             when
                 file_refusal_reason is null
                 and not is_line_undecodable
-                and json_valid(raw_line)
-                then raw_line::json
+                and {{ json_is_valid('raw_line') }}
+                then {{ json_parse('raw_line') }}
         end as record
     from lines
 ),
@@ -43,23 +43,23 @@ verdicts as (
         record,
         ingested_at,
         case
-            when json_type(record, '$.productId') = 'VARCHAR'
-                then left(record ->> '$.productId', 128)
+            when {{ json_value_type('record', '$.productId') }} = 'VARCHAR'
+                then left({{ json_text('record', '$.productId') }}, 128)
         end as record_id,
         {{ list_compact(line_level_errors() + [
-            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.productId', "'productId'", 'string') ~ " end",
-            "case when json_type(record, '$.productId') = 'VARCHAR' and length(trim(record ->> '$.productId')) = 0 then 'productId: String must contain at least 1 character(s)' end",
-            "case when json_type(record, '$.productId') = 'VARCHAR' and length(record ->> '$.productId') > 128 then 'productId: String must contain at most 128 character(s)' end",
-            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.name', "'name'", 'string') ~ " end",
-            "case when json_type(record, '$.name') = 'VARCHAR' and length(trim(record ->> '$.name')) = 0 then 'name: String must contain at least 1 character(s)' end",
-            "case when json_type(record) = 'OBJECT' and json_type(record, '$.description') is not null and json_type(record, '$.description') not in ('VARCHAR', 'NULL') then 'description: Expected string, received ' || " ~ json_type_label('record', '$.description') ~ " end",
-            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.category', "'category'", 'string') ~ " end",
-            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.price', "'price'", 'number') ~ " end",
-            "case when " ~ json_type_label('record', '$.price') ~ " = 'number' and not isfinite(try_cast(record ->> '$.price' as double)) then 'price: Number must be finite' end",
-            "case when " ~ json_type_label('record', '$.price') ~ " = 'number' and try_cast(record ->> '$.price' as double) < 0 then 'price: Number must be greater than or equal to 0' end",
-            "case when json_type(record) = 'OBJECT' then " ~ json_field_type_error('record', '$.stockQuantity', "'stockQuantity'", 'number') ~ " end",
-            "case when json_type(record, '$.stockQuantity') = 'DOUBLE' then 'stockQuantity: Expected integer, received float' end",
-            "case when json_type(record, '$.stockQuantity') = 'BIGINT' and try_cast(record ->> '$.stockQuantity' as bigint) < 0 then 'stockQuantity: Number must be greater than or equal to 0' end",
+            "case when " ~ json_value_type('record') ~ " = 'OBJECT' then " ~ json_field_type_error('record', '$.productId', "'productId'", 'string') ~ " end",
+            "case when " ~ json_value_type('record', '$.productId') ~ " = 'VARCHAR' and length(trim(" ~ json_text('record', '$.productId') ~ ")) = 0 then 'productId: String must contain at least 1 character(s)' end",
+            "case when " ~ json_value_type('record', '$.productId') ~ " = 'VARCHAR' and length(" ~ json_text('record', '$.productId') ~ ") > 128 then 'productId: String must contain at most 128 character(s)' end",
+            "case when " ~ json_value_type('record') ~ " = 'OBJECT' then " ~ json_field_type_error('record', '$.name', "'name'", 'string') ~ " end",
+            "case when " ~ json_value_type('record', '$.name') ~ " = 'VARCHAR' and length(trim(" ~ json_text('record', '$.name') ~ ")) = 0 then 'name: String must contain at least 1 character(s)' end",
+            "case when " ~ json_value_type('record') ~ " = 'OBJECT' and " ~ json_value_type('record', '$.description') ~ " is not null and " ~ json_value_type('record', '$.description') ~ " not in ('VARCHAR', 'NULL') then 'description: Expected string, received ' || " ~ json_type_label('record', '$.description') ~ " end",
+            "case when " ~ json_value_type('record') ~ " = 'OBJECT' then " ~ json_field_type_error('record', '$.category', "'category'", 'string') ~ " end",
+            "case when " ~ json_value_type('record') ~ " = 'OBJECT' then " ~ json_field_type_error('record', '$.price', "'price'", 'number') ~ " end",
+            "case when " ~ json_type_label('record', '$.price') ~ " = 'number' and not " ~ is_finite("try_cast(" ~ json_text('record', '$.price') ~ " as double)") ~ " then 'price: Number must be finite' end",
+            "case when " ~ json_type_label('record', '$.price') ~ " = 'number' and try_cast(" ~ json_text('record', '$.price') ~ " as double) < 0 then 'price: Number must be greater than or equal to 0' end",
+            "case when " ~ json_value_type('record') ~ " = 'OBJECT' then " ~ json_field_type_error('record', '$.stockQuantity', "'stockQuantity'", 'number') ~ " end",
+            "case when " ~ json_value_type('record', '$.stockQuantity') ~ " = 'DOUBLE' then 'stockQuantity: Expected integer, received float' end",
+            "case when " ~ json_value_type('record', '$.stockQuantity') ~ " = 'BIGINT' and try_cast(" ~ json_text('record', '$.stockQuantity') ~ " as bigint) < 0 then 'stockQuantity: Number must be greater than or equal to 0' end",
         ]) }} as errors
     from lines_parsed
 ),
@@ -69,16 +69,16 @@ final as (
         batch_id,
         line_number,
         record_id,
-        case when len(errors) = 0 then trim(record ->> '$.productId') end as product_id,
-        case when len(errors) = 0 then trim(record ->> '$.name') end as product_name,
-        case when len(errors) = 0 then coalesce(trim(record ->> '$.description'), '') end as product_description,
-        case when len(errors) = 0 then trim(record ->> '$.category') end as category,
+        case when {{ list_length('errors') }} = 0 then trim({{ json_text('record', '$.productId') }}) end as product_id,
+        case when {{ list_length('errors') }} = 0 then trim({{ json_text('record', '$.name') }}) end as product_name,
+        case when {{ list_length('errors') }} = 0 then coalesce(trim({{ json_text('record', '$.description') }}), '') end as product_description,
+        case when {{ list_length('errors') }} = 0 then trim({{ json_text('record', '$.category') }}) end as category,
         file_checksum,
         raw_line,
         errors,
-        case when len(errors) = 0 then try_cast(record ->> '$.price' as double) end as price,
-        case when len(errors) = 0 then try_cast(record ->> '$.stockQuantity' as bigint) end as stock_quantity,
-        len(errors) = 0 as is_valid,
+        case when {{ list_length('errors') }} = 0 then try_cast({{ json_text('record', '$.price') }} as double) end as price,
+        case when {{ list_length('errors') }} = 0 then try_cast({{ json_text('record', '$.stockQuantity') }} as bigint) end as stock_quantity,
+        {{ list_length('errors') }} = 0 as is_valid,
         ingested_at
     from verdicts
 )

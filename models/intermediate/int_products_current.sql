@@ -26,10 +26,16 @@ snapshot_records as (
         on valid_records.batch_id = newest_snapshot.snapshot_id
 ),
 
-latest_line_per_product as (
-    select *
+snapshot_records_ranked as (
+    select
+        *,
+        row_number() over (partition by product_id order by line_number desc) as line_rank
     from snapshot_records
-    qualify row_number() over (partition by product_id order by line_number desc) = 1
+),
+
+latest_line_per_product as (
+    select * from snapshot_records_ranked
+    where line_rank = 1
 ),
 
 final as (
@@ -40,7 +46,7 @@ final as (
         product_description,
         category,
         product_name || '. ' || category || '. ' || product_description as product_text,
-        sha256(product_name || '. ' || category || '. ' || product_description) as text_hash,
+        {{ sha256_hex("product_name || '. ' || category || '. ' || product_description") }} as text_hash,
         price,
         stock_quantity,
         stock_quantity > 0 as is_in_stock,

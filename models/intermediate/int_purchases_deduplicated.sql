@@ -3,7 +3,7 @@
 -- first delivered a purchase is kept as its source.
 -- Incremental per customer, like int_customers_current.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_by_key(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
     post_hook="{{ delete_customers_missing_from(ref('int_customer_records_validated'), 'is_valid') }}",
@@ -21,7 +21,7 @@ purchases_unnested as (
         batch_id,
         line_number,
         -- recursive unnest expands the struct fields into columns
-        unnest(purchases, recursive := true)  -- noqa: AL03
+        {{ unnest_struct_list('purchases') }}  -- noqa: AL03
     from int_customer_records_validated
     where
         is_valid
@@ -45,8 +45,8 @@ purchases_ranked as (
 final as (
     select
         md5(
-            customer_id || '|' || product_id || '|' || epoch_us(purchased_at)::varchar
-            || '|' || amount::varchar
+            customer_id || '|' || product_id || '|' || {{ to_text(epoch_us('purchased_at')) }}
+            || '|' || {{ to_text('amount') }}
         ) as purchase_id,
         customer_id,
         product_id,

@@ -5,6 +5,8 @@ bought) changed are recomputed, plus earlier failures still within attempts.
 """
 
 from holdfast.entrypoints.dbt_python_models import customer_vectors_model
+from holdfast.entrypoints.spark_models import spark_customer_vectors_model
+from holdfast.infrastructure.spark_io import is_spark_session
 
 
 def model(dbt, session):
@@ -18,7 +20,9 @@ def model(dbt, session):
     max_retries = dbt.config.get("inference_max_retries")
     initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
     max_failed_runs = dbt.config.get("dead_letter_max_attempts")
-    return customer_vectors_model(
+    # Spark (Databricks): the same step over partitions with mapInArrow
+    step = spark_customer_vectors_model if is_spark_session(session) else customer_vectors_model
+    return step(
         session,
         profiles=profiles,
         embeddings=embeddings,

@@ -5,6 +5,8 @@ segment model was fitted.
 """
 
 from holdfast.entrypoints.dbt_python_models import customer_segments_model
+from holdfast.entrypoints.spark_models import spark_customer_segments_model
+from holdfast.infrastructure.spark_io import is_spark_session
 
 
 def model(dbt, session):
@@ -18,7 +20,9 @@ def model(dbt, session):
     max_retries = dbt.config.get("inference_max_retries")
     initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
     max_failed_runs = dbt.config.get("dead_letter_max_attempts")
-    return customer_segments_model(
+    # Spark (Databricks): the same step over partitions with mapInArrow
+    step = spark_customer_segments_model if is_spark_session(session) else customer_segments_model
+    return step(
         session,
         vectors=vectors,
         models=models,

@@ -5,6 +5,8 @@ earlier failures that have not used up their attempts, are sent to the model.
 """
 
 from holdfast.entrypoints.dbt_python_models import embed_products_model
+from holdfast.entrypoints.spark_models import spark_embed_products_model
+from holdfast.infrastructure.spark_io import is_spark_session
 
 
 def model(dbt, session):
@@ -18,7 +20,9 @@ def model(dbt, session):
     max_retries = dbt.config.get("inference_max_retries")
     initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
     max_failed_runs = dbt.config.get("dead_letter_max_attempts")
-    return embed_products_model(
+    # Spark (Databricks): the same step over partitions with mapInArrow
+    step = spark_embed_products_model if is_spark_session(session) else embed_products_model
+    return step(
         session,
         products=products,
         runs=runs,

@@ -5,6 +5,8 @@ or when the recommender was refitted or its settings changed.
 """
 
 from holdfast.entrypoints.dbt_python_models import recommendations_model
+from holdfast.entrypoints.spark_models import spark_recommendations_model
+from holdfast.infrastructure.spark_io import is_spark_session
 
 
 def model(dbt, session):
@@ -23,7 +25,9 @@ def model(dbt, session):
     max_retries = dbt.config.get("inference_max_retries")
     initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
     max_failed_runs = dbt.config.get("dead_letter_max_attempts")
-    return recommendations_model(
+    # Spark (Databricks): the same step over partitions with mapInArrow
+    step = spark_recommendations_model if is_spark_session(session) else recommendations_model
+    return step(
         session,
         scoring_inputs=scoring_inputs,
         recommender_models=recommender_models,

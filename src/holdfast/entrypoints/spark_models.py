@@ -1,0 +1,267 @@
+"""Composition root of the dbt Python models on Spark (Databricks).
+
+Each `spark_*_model` function takes the same arguments as its DuckDB twin in
+`dbt_python_models` (the thin files in python_models/ pick one by the session
+dbt hands them) and returns a Spark DataFrame. The record-by-record steps
+(embed products, customer vectors, segment assignment, recommendation
+scoring) run the very same application functions on every partition through
+`mapInArrow`: Arrow record batches in, Arrow record batches out. What a
+partition needs beyond its rows (the embedding model, the product vectors, a
+fitted model's bytes) is loaded once per partition, the language model from
+a path on the workers (`embedding_model: path:/Volumes/...`), never a hub.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from holdfast import __version__
+from holdfast.application import customer_vectors, embedding, recommend, segments
+from holdfast.application.records import array_to_vectors
+from holdfast.entrypoints.dbt_python_models import (
+    EMBED_STREAM_ROWS,
+    VECTOR_DIMENSION,
+    StepSettings,
+    _int,
+    scoring_weights,
+)
+from holdfast.infrastructure import spark_io
+from holdfast.infrastructure.model_store import load_model
+
+
+def _batches_of(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """Re-slice a partition's batches to at most `rows` rows (Spark sends up to 10,000)."""
+    for batch in batches:
+        for offset in range(0, batch.num_rows, rows):
+            yield batch.slice(offset, rows)
+
+
+def spark_embed_products_model(
+    session: Any,
+    *,
+    products: Any,
+    runs: Any,
+    this: str | None,
+    embedding_model: str,
+    batch_size: Any,
+    max_retries: Any,
+    initial_backoff: Any,
+    max_failed_runs: Any,
+) -> Any:
+    """int_products_embedded on Spark: embed new or changed product texts."""
+    from holdfast.infrastructure.encoder import resolve_model_path
+
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="embed_products"
+    )
+    run = spark_io.run_context(session, runs)
+    _, version = resolve_model_path(str(embedding_model))
+    pending = spark_io.pending_records(
+        session,
+        products,
+        this,
+        key="product_id",
+        columns=embedding.INPUT_COLUMNS[:-1],
+        unchanged_when=["p.text_hash = s.text_hash", "p.embedding_model_version = ?"],
+        unchanged_params=[version],
+        max_failed_runs=settings.max_failed_runs,
+    )
+    model_spec = str(embedding_model)
+
+    def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from holdfast.infrastructure.encoder import load_encoder
+
+        rows = (b for b in _batches_of(batches, EMBED_STREAM_ROWS) if b.num_rows > 0)
+        first = next(rows, None)
+        if first is None:  # an empty partition does not even load the model
+            return
+        encoder = load_encoder(model_spec)  # once per partition
+        yield from embedding.embed_products(
+            itertools.chain([first], rows),
+            encoder,
+            run=run,
+            policy=settings.policy,
+            batch_size=settings.batch_size,
+        )
+
+    return spark_io.map_partitions(pending, step, embedding.output_schema(VECTOR_DIMENSION))
+
+
+def spark_customer_vectors_model(
+    session: Any,
+    *,
+    profiles: Any,
+    embeddings: Any,
+    runs: Any,
+    this: str | None,
+    batch_size: Any,
+    max_retries: Any,
+    initial_backoff: Any,
+    max_failed_runs: Any,
+) -> Any:
+    """int_customer_vectors on Spark: taste vectors for customers whose purchases changed."""
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="vectorize_customers"
+    )
+    run = spark_io.run_context(session, runs)
+    embeddings_view = spark_io.view(session, embeddings, "hf_embeddings")
+    # the product vectors travel to every partition with the step (catalog-sized)
+    catalog = spark_io.collect_arrow(
+        session.sql(
+            f"select product_id, embedding from {embeddings_view} "
+            "where status = 'ok' order by product_id"
+        )
+    )
+    product_ids = catalog.column("product_id").to_pylist()
+    matrix, _ = array_to_vectors(catalog.column("embedding"), VECTOR_DIMENSION)
+    version_row = spark_io.first_row(
+        session,
+        f"select embedding_model_version from {embeddings_view} where status = 'ok' "
+        "group by 1 order by count(*) desc, 1 limit 1",
+    )
+    version = version_row[0] if version_row else "none"
+    pending = spark_io.pending_records(
+        session,
+        profiles,
+        this,
+        key="customer_id",
+        columns=customer_vectors.INPUT_COLUMNS[:-1],
+        unchanged_when=["p.profile_fingerprint = s.profile_fingerprint"],
+        max_failed_runs=settings.max_failed_runs,
+    )
+    product_index = {p: i for i, p in enumerate(product_ids)}
+
+    def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return customer_vectors.build_customer_vectors(
+            batches,
+            product_index,
+            matrix,
+            embedding_model_version=version,
+            run=run,
+            policy=settings.policy,
+            batch_size=settings.batch_size,
+        )
+
+    return spark_io.map_partitions(pending, step, customer_vectors.output_schema(VECTOR_DIMENSION))
+
+
+def spark_customer_segments_model(
+    session: Any,
+    *,
+    vectors: Any,
+    models: Any,
+    runs: Any,
+    this: str | None,
+    batch_size: Any,
+    max_retries: Any,
+    initial_backoff: Any,
+    max_failed_runs: Any,
+) -> Any:
+    """int_customers_segmented on Spark: label customers with the current segment model."""
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="assign_segments"
+    )
+    run = spark_io.run_context(session, runs)
+    models_view = spark_io.view(session, models, "hf_models")
+    row = spark_io.first_row(
+        session,
+        f"select model_blob, model_checksum, segment_model_id from {models_view} "
+        "order by fitted_at desc, segment_model_id desc limit 1",
+    )
+    blob, checksum = (bytes(row[0]), row[1]) if row else (None, None)
+    model_id = row[2] if row else segments.UNSEGMENTED_MODEL_ID
+    pending = spark_io.pending_records(
+        session,
+        vectors,
+        this,
+        key="customer_id",
+        columns=segments.ASSIGN_INPUT_COLUMNS[:-1],
+        unchanged_when=["p.profile_fingerprint = s.profile_fingerprint", "p.segment_model_id = ?"],
+        unchanged_params=[model_id],
+        max_failed_runs=settings.max_failed_runs,
+        where="s.status = 'ok'",
+    )
+
+    def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        model = load_model(blob, checksum) if blob is not None else None  # once per partition
+        return segments.assign_segments(
+            batches,
+            model,
+            dimension=VECTOR_DIMENSION,
+            run=run,
+            policy=settings.policy,
+            batch_size=settings.batch_size,
+        )
+
+    return spark_io.map_partitions(pending, step, segments.assignment_schema())
+
+
+def spark_recommendations_model(
+    session: Any,
+    *,
+    scoring_inputs: Any,
+    recommender_models: Any,
+    runs: Any,
+    this: str | None,
+    candidates_per_customer: Any,
+    weight_copurchase: Any,
+    weight_semantic: Any,
+    weight_segment: Any,
+    weight_popularity: Any,
+    batch_size: Any,
+    max_retries: Any,
+    initial_backoff: Any,
+    max_failed_runs: Any,
+) -> Any:
+    """int_recommendations_scored on Spark: candidates for customers whose inputs
+    changed, or everyone after a refit of the recommender or a change of its settings."""
+    settings = StepSettings.parse(
+        batch_size, max_retries, initial_backoff, max_failed_runs, step="recommend"
+    )
+    k = _int("recommendation_candidates_per_customer", candidates_per_customer, 1)
+    weights = scoring_weights(weight_copurchase, weight_semantic, weight_segment, weight_popularity)
+    run = spark_io.run_context(session, runs)
+    models_view = spark_io.view(session, recommender_models, "hf_recommenders")
+    row = spark_io.first_row(
+        session,
+        f"select model_blob, model_checksum from {models_view} "
+        "order by fitted_at desc, recommender_model_id desc limit 1",
+    )
+    schema = recommend.output_schema()
+    if row is None:  # nobody has purchases yet
+        return session.createDataFrame([], spark_io.spark_ddl(schema))
+    blob, checksum = bytes(row[0]), row[1]
+    model_id = load_model(blob, checksum, recommend.RecommenderModel).model_id
+    version = f"holdfast-{__version__}:{model_id}:{weights.label()}:k={k}"
+    pending = spark_io.pending_records(
+        session,
+        scoring_inputs,
+        this,
+        key="customer_id",
+        columns=recommend.INPUT_COLUMNS[:-1],
+        unchanged_when=[
+            "p.scoring_fingerprint = s.scoring_fingerprint",
+            "p.recommender_version = ?",
+        ],
+        unchanged_params=[version],
+        max_failed_runs=settings.max_failed_runs,
+    )
+
+    def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        model = load_model(blob, checksum, recommend.RecommenderModel)  # once per partition
+        return recommend.score_customers(
+            batches,
+            model,
+            k=k,
+            weights=weights,
+            recommender_version=version,
+            run=run,
+            policy=settings.policy,
+            batch_size=settings.batch_size,
+        )
+
+    return spark_io.map_partitions(pending, step, schema)

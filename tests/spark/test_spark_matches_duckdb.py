@@ -1,0 +1,421 @@
+"""Spark and DuckDB give the same answers on the same landing files.
+
+One landing folder (generated batches plus hostile files) is built twice:
+`dbt run` on DuckDB (the whole pipeline), and `dbt build --target spark_local
+--selector spark_portable` on local Spark (the portable SQL models and their
+tests). Then:
+- every portable SQL model has the same rows on both engines;
+- each record-by-record Python model's Spark branch (mapInArrow) runs on local
+  pyspark against the tables the Spark build produced (and, where a parent is
+  a Python model, the Spark branch's own output, or the DuckDB table of a
+  model fitted on the driver) and gives the rows the DuckDB model wrote,
+  vectors equal within tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+import yaml
+from tests.conftest import PROJECT_ROOT, Warehouse, make_warehouse
+
+from holdfast.datagen.synthetic import generate_landing
+from holdfast.entrypoints import spark_models
+from holdfast.infrastructure import spark_io
+
+pytestmark = pytest.mark.spark
+
+VALID_ID = "5b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a"
+# columns that say when or in which invocation a row was written
+RUN_COLUMNS = {"ingested_at", "ingest_run_id", "refreshed_at", "run_id", "processed_at"}
+# how a step cut its work into calls: engine-specific, not part of the answer
+CALL_COLUMNS = {"inference_batch_number", "batch_latency_ms", "batch_attempts"}
+PORTABLE_MODELS = {
+    "staging.stg_landing__customer_lines": ("batch_id", "line_number"),
+    "staging.stg_landing__product_lines": ("batch_id", "line_number"),
+    "intermediate.int_customer_records_validated": ("batch_id", "line_number"),
+    "intermediate.int_product_records_validated": ("batch_id", "line_number"),
+    "intermediate.int_customers_current": ("customer_id",),
+    "intermediate.int_purchases_deduplicated": ("purchase_id",),
+    "intermediate.int_products_current": ("product_id",),
+}
+# Spark's file sources skip zero-length files: an empty landing file has no
+# marker row on Spark (docs/spark.md, "Known engine differences")
+EMPTY_FILE = "empty_0001.jsonl"
+PROJECT_VARS = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
+STEP_SETTINGS = {"batch_size": 64, "max_retries": 1, "initial_backoff": 0.01, "max_failed_runs": 5}
+
+
+def _record(
+    customer_id: str, email: str, amount: object = 12.5, date: str = "2025-03-01T10:00:00Z"
+):
+    return {
+        "id": customer_id,
+        "email": email,
+        "purchaseHistory": [{"productId": "P000001", "amount": amount, "date": date}],
+        "createdAt": "2025-01-01T00:00:00Z",
+    }
+
+
+HOSTILE_LINES = [
+    "\ufeff" + json.dumps(_record(VALID_ID, "first@example.com")) + "\r",
+    "not json at all",
+    "",
+    "   \t ",
+    '{"id": "x"}',
+    "[1, 2]",
+    "null",
+    json.dumps(_record("6b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "a..b@example.com", amount=0)),
+    json.dumps(_record("7b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com", amount=-3)),
+    json.dumps(_record("8b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com", amount="12")),
+    json.dumps(
+        _record(
+            "9b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com", date="2025-02-30T10:00:00Z"
+        )
+    ),
+    json.dumps(
+        _record(
+            "ab0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com", date="2025-03-01T10:00:00"
+        )
+    ),
+    json.dumps(
+        {
+            **_record("bb0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com"),
+            "purchaseHistory": ["P1", {"productId": 5}],
+        }
+    ),
+    json.dumps(
+        {**_record("cb0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com"), "createdAt": 20250101}
+    ),
+    json.dumps(
+        _record(
+            "db0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a",
+            "ok@example.com",
+            amount=0.5,
+            date="2025-03-01T10:00:00.123+05:30",
+        )
+    ),
+    '{"id": "truncated',
+]
+
+
+def _dbt(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    dbt_bin = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [
+            str(dbt_bin),
+            *args,
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT),
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args[:3])} failed:\n{result.stdout[-8000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("landing")
+    generate_landing(root, customers=240, seed=11, products=160, batches=2, invalid_share=0.06)
+    customers = root / "customers"
+    (customers / "hostile_0001.jsonl").write_text("\n".join(HOSTILE_LINES), encoding="utf-8")
+    (customers / "latin1_0001.jsonl").write_bytes(
+        json.dumps(_record("eb0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "z@example.com")).encode()
+        + b"\n"
+        + '{"id": "caf\u00e9"}'.encode("latin-1")
+        + b"\n"
+    )
+    (customers / "empty_0001.jsonl").write_bytes(b"")
+    (customers / "bad_name!.jsonl").write_text("{}\n", encoding="utf-8")
+    (customers / "notes_0001.txt").write_text("a note\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def duckdb_build(landing: Path, tmp_path_factory) -> Warehouse:
+    warehouse = make_warehouse(tmp_path_factory.mktemp("duckdb"))
+    shutil.rmtree(warehouse.landing_dir)
+    shutil.copytree(landing, warehouse.landing_dir)
+    warehouse.dbt("run", "--target", "ci", "--select", "+int_recommendations_scored")
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def spark_dir(landing: Path, tmp_path_factory) -> Path:
+    """The Spark build of the portable models: warehouse and metastore live here."""
+    root = tmp_path_factory.mktemp("spark")
+    env = dict(os.environ, HOLDFAST_SPARK_DIR=str(root), DO_NOT_TRACK="1")
+    _dbt(
+        [
+            "build",
+            "--target",
+            "spark_local",
+            "--selector",
+            "spark_portable",
+            "--exclude-resource-type",
+            "unit_test",
+            "--vars",
+            json.dumps({"landing_dir": str(landing)}),
+            "--target-path",
+            str(root / "target"),
+            "--log-path",
+            str(root / "logs"),
+        ],
+        env,
+        cwd=root,
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def spark(spark_dir: Path):
+    """A local SparkSession on the metastore the dbt build wrote (dbt has exited)."""
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers import holdfast from this venv
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("holdfast-spark-harness")
+        .config("spark.driver.memory", "1g")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.warehouse.dir", str(spark_dir / "warehouse"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={spark_dir}/metastore")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100")
+        .enableHiveSupport()
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+def _duckdb_table(warehouse: Warehouse, table: str) -> pa.Table:
+    con = duckdb.connect(str(warehouse.db_path), read_only=True)
+    try:
+        return con.sql(f"select * from {table}").to_arrow_table()
+    finally:
+        con.close()
+
+
+def _to_spark(spark, table: pa.Table):
+    """A DuckDB table as a Spark DataFrame (fixed-size vectors become arrays)."""
+    return spark.createDataFrame(table.cast(spark_io.spark_compatible(table.schema)))
+
+
+def _rows(table: pa.Table, key: tuple[str, ...], drop: set[str]) -> list[dict]:
+    rows = [{k: v for k, v in row.items() if k not in drop} for row in table.to_pylist()]
+    return sorted(rows, key=lambda row: tuple((row[k] is None, row[k]) for k in key))
+
+
+def _assert_same_rows(spark_rows: list[dict], duckdb_rows: list[dict], vector_columns=()):
+    assert len(spark_rows) == len(duckdb_rows)
+    assert spark_rows and set(spark_rows[0]) == set(duckdb_rows[0])
+    for got, expected in zip(spark_rows, duckdb_rows, strict=True):
+        for column in vector_columns:
+            a, b = got.pop(column), expected.pop(column)
+            assert (a is None) == (b is None), column
+            if a is not None:
+                np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5, rtol=0)
+        assert got == expected
+
+
+@pytest.mark.parametrize("model", sorted(PORTABLE_MODELS))
+def test_portable_sql_model_has_the_same_rows_on_spark(model, duckdb_build, spark):
+    # duckdb_build first: the DuckDB build (with its language model) has exited
+    # before Spark starts, which keeps the peak memory of the harness down
+    key = PORTABLE_MODELS[model]
+    spark_table = spark.table(model).toArrow()
+    duckdb_table = _duckdb_table(duckdb_build, model)
+    assert spark_table.column_names == duckdb_table.column_names
+    spark_rows = _rows(spark_table, key, RUN_COLUMNS)
+    duckdb_rows = _rows(duckdb_table, key, RUN_COLUMNS)
+    if "file_name" in duckdb_table.column_names:
+        duckdb_rows = [r for r in duckdb_rows if r["file_name"] != EMPTY_FILE]
+    for row in spark_rows + duckdb_rows:  # DuckDB keeps whole seconds, Spark milliseconds
+        if row.get("file_modified_at") is not None:
+            row["file_modified_at"] = row["file_modified_at"].replace(microsecond=0).timestamp()
+    _assert_same_rows(spark_rows, duckdb_rows)
+
+
+def test_spark_reads_every_landing_file_and_line(spark, landing):
+    files = sorted(p.name for p in landing.glob("*/*"))
+    seen = sorted(
+        r[0]
+        for r in spark.sql(
+            "select distinct file_name from staging.stg_landing__customer_lines "
+            "union all select distinct file_name from staging.stg_landing__product_lines"
+        ).collect()
+    )
+    assert seen == [f for f in files if f != EMPTY_FILE]
+    runs = spark.table("ops.ops_runs").collect()
+    assert len(runs) == 1 and runs[0]["target_name"] == "spark_local"
+    verdicts = dict(
+        spark.sql(
+            "select line_number, errors from intermediate.int_customer_records_validated "
+            "where batch_id = 'hostile_0001'"
+        ).collect()
+    )
+    assert len(verdicts) == len(HOSTILE_LINES)
+    assert verdicts[1] == [] and verdicts[15] == []
+    assert verdicts[3] == ["$: empty line"] and verdicts[4] == ["$: empty line"]
+    assert verdicts[7] == ["$: Expected object, received null"]
+    assert "purchaseHistory.0.amount: Number must be greater than 0" in verdicts[8]
+    assert "purchaseHistory.1.productId: Expected string, received number" in verdicts[13]
+    undecodable = spark.sql(
+        "select raw_line from intermediate.int_customer_records_validated "
+        "where batch_id = 'latin1_0001' and array_contains(errors, '$: line is not valid UTF-8')"
+    ).collect()
+    assert [r[0] for r in undecodable] == ["{\\x22id\\x22: \\x22caf\\xE9\\x22}"]
+
+
+@pytest.fixture(scope="module")
+def run_frame(spark):
+    return spark.table("ops.ops_runs")
+
+
+@pytest.fixture(scope="module")
+def spark_embeddings(spark, run_frame) -> pa.Table:
+    frame = spark_models.spark_embed_products_model(
+        spark,
+        products=spark.table("intermediate.int_products_current"),
+        runs=run_frame,
+        this=None,
+        embedding_model="packaged:all-MiniLM-L6-v2",
+        **STEP_SETTINGS,
+    )
+    return frame.toArrow()
+
+
+def test_embed_products_spark_branch_matches_duckdb(spark_embeddings, duckdb_build, run_frame):
+    drop = RUN_COLUMNS | CALL_COLUMNS
+    expected = _duckdb_table(duckdb_build, "inference.int_products_embedded")
+    assert spark_embeddings.num_rows == expected.num_rows > 0
+    _assert_same_rows(
+        _rows(spark_embeddings, ("product_id",), drop),
+        _rows(expected, ("product_id",), drop),
+        vector_columns=("embedding",),
+    )
+    run_id = run_frame.collect()[0]["run_id"]
+    assert set(spark_embeddings.column("run_id").to_pylist()) == {run_id}
+
+
+@pytest.fixture(scope="module")
+def spark_vectors(spark, spark_embeddings, duckdb_build, run_frame) -> pa.Table:
+    frame = spark_models.spark_customer_vectors_model(
+        spark,
+        profiles=_to_spark(
+            spark, _duckdb_table(duckdb_build, "intermediate.int_customer_purchase_profiles")
+        ),
+        embeddings=_to_spark(spark, spark_embeddings),
+        runs=run_frame,
+        this=None,
+        **STEP_SETTINGS,
+    )
+    return frame.toArrow()
+
+
+def test_customer_vectors_spark_branch_matches_duckdb(spark_vectors, duckdb_build):
+    drop = RUN_COLUMNS | CALL_COLUMNS
+    expected = _duckdb_table(duckdb_build, "inference.int_customer_vectors")
+    assert spark_vectors.num_rows == expected.num_rows > 0
+    _assert_same_rows(
+        _rows(spark_vectors, ("customer_id",), drop),
+        _rows(expected, ("customer_id",), drop),
+        vector_columns=("vector",),
+    )
+
+
+def _spark_segments(spark, vectors: pa.Table, duckdb_build, run_frame) -> pa.Table:
+    return spark_models.spark_customer_segments_model(
+        spark,
+        vectors=_to_spark(spark, vectors),
+        models=_to_spark(spark, _duckdb_table(duckdb_build, "inference.int_segment_models")),
+        runs=run_frame,
+        this=None,
+        **STEP_SETTINGS,
+    ).toArrow()
+
+
+def _assert_segments_agree(got: pa.Table, expected: pa.Table) -> None:
+    """Same customers, same model, same status; the same segment for at least
+    95% of them, and where the segment is the same, the same strength (1e-4).
+
+    Not every label can be equal: the projection is a matrix product whose last
+    bits depend on how many rows go into one call (a Spark partition's batches
+    are not DuckDB's), and customers with identical vectors tie in HDBSCAN's
+    nearest-neighbour lookup, so a borderline customer can change segment.
+    """
+    drop = RUN_COLUMNS | CALL_COLUMNS | {"segment_id", "membership_strength", "is_noise"}
+    _assert_same_rows(_rows(got, ("customer_id",), drop), _rows(expected, ("customer_id",), drop))
+    keep = ["customer_id", "segment_id", "membership_strength"]
+    got_rows = {r["customer_id"]: r for r in got.select(keep).to_pylist()}
+    expected_rows = {r["customer_id"]: r for r in expected.select(keep).to_pylist()}
+    same = [c for c in expected_rows if got_rows[c]["segment_id"] == expected_rows[c]["segment_id"]]
+    assert len(same) >= 0.95 * len(expected_rows), f"{len(same)} of {len(expected_rows)}"
+    for customer in same:
+        assert got_rows[customer]["membership_strength"] == pytest.approx(
+            expected_rows[customer]["membership_strength"], abs=1e-4
+        )
+
+
+def test_segment_assignment_spark_branch_matches_duckdb(spark, duckdb_build, run_frame):
+    vectors = _duckdb_table(duckdb_build, "inference.int_customer_vectors")
+    got = _spark_segments(spark, vectors, duckdb_build, run_frame)
+    expected = _duckdb_table(duckdb_build, "inference.int_customers_segmented")
+    assert got.num_rows == expected.num_rows > 0
+    assert len(set(expected.column("segment_id").to_pylist())) > 1
+    _assert_segments_agree(got, expected)
+
+
+def test_segments_of_the_spark_vectors_agree_with_duckdb(
+    spark, spark_vectors, duckdb_build, run_frame
+):
+    # the whole chain: Spark embeddings -> Spark vectors -> Spark assignment
+    got = _spark_segments(spark, spark_vectors, duckdb_build, run_frame)
+    expected = _duckdb_table(duckdb_build, "inference.int_customers_segmented")
+    assert got.num_rows == expected.num_rows > 0
+    _assert_segments_agree(got, expected)
+
+
+def test_recommendation_scoring_spark_branch_matches_duckdb(spark, duckdb_build, run_frame):
+    frame = spark_models.spark_recommendations_model(
+        spark,
+        scoring_inputs=_to_spark(
+            spark, _duckdb_table(duckdb_build, "intermediate.int_customer_scoring_inputs")
+        ),
+        recommender_models=_to_spark(
+            spark, _duckdb_table(duckdb_build, "inference.int_recommender_models")
+        ),
+        runs=run_frame,
+        this=None,
+        # the project's defaults, as the DuckDB build used them
+        candidates_per_customer=PROJECT_VARS["recommendation_candidates_per_customer"],
+        weight_copurchase=PROJECT_VARS["recommendation_weight_copurchase"],
+        weight_semantic=PROJECT_VARS["recommendation_weight_semantic"],
+        weight_segment=PROJECT_VARS["recommendation_weight_segment"],
+        weight_popularity=PROJECT_VARS["recommendation_weight_popularity"],
+        **STEP_SETTINGS,
+    )
+    drop = RUN_COLUMNS | CALL_COLUMNS
+    expected = _duckdb_table(duckdb_build, "inference.int_recommendations_scored")
+    got = frame.toArrow()
+    assert got.num_rows == expected.num_rows > 0
+    _assert_same_rows(_rows(got, ("customer_id",), drop), _rows(expected, ("customer_id",), drop))
