@@ -4,7 +4,8 @@
 -- each product's embedding). The vector is recomputed only when it changes.
 -- Incremental per customer: recomputes customers whose purchases or profile
 -- were refreshed since the last run, and the buyers of products re-embedded
--- since then.
+-- since then. Run per bucket of customers (macro in_customer_buckets), so
+-- memory follows profile_bucket_customers.
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
@@ -12,14 +13,17 @@
     post_hook="{{ delete_customers_missing_from(ref('int_customers_current')) }}",
 ) }}
 
+{% set profiles_sql %}
 with
 
 int_customers_current as (
     select * from {{ ref('int_customers_current') }}
+    where __HOLDFAST_CUSTOMER_BUCKET__
 ),
 
 int_purchases_deduplicated as (
     select * from {{ ref('int_purchases_deduplicated') }}
+    where __HOLDFAST_CUSTOMER_BUCKET__
 ),
 
 int_products_embedded as (
@@ -116,3 +120,6 @@ final as (
 )
 
 select * from final
+{% endset %}
+
+{{ in_customer_buckets(profiles_sql, ref('int_customers_current'), 'profile_bucket_customers') }}
