@@ -13,7 +13,9 @@ product descriptions when ../shared/data is present. One JSON document.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,7 +60,8 @@ def compare(texts: list[str]) -> dict:
     results, reference, reference_nn = {}, None, None
     for spec in BACKENDS:
         started = time.perf_counter()
-        encoder = load_encoder(spec)
+        with contextlib.redirect_stdout(sys.stderr):  # the ONNX exporter prints progress
+            encoder = load_encoder(spec)
         load_seconds = time.perf_counter() - started
         encoder.encode(texts[:BATCH])  # warm-up
         started = time.perf_counter()
