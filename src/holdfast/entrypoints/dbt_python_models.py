@@ -550,6 +550,18 @@ def recommender_models_model(
     )
 
 
+RECOMMEND_UNCHANGED_WHEN = (
+    "p.scoring_fingerprint = s.scoring_fingerprint",
+    "p.recommender_version = ?",
+)
+
+
+def recommender_version(model_id: str, weights: ScoringWeights, k: int) -> str:
+    """What a customer's scores depend on besides their inputs: code, fitted
+    recommender, weights and k (a change rescores everyone)."""
+    return f"holdfast-{__version__}:{model_id}:{weights.label()}:k={k}"
+
+
 def scoring_weights(
     copurchase: Any, semantic: Any, segment: Any, popularity: Any
 ) -> ScoringWeights:
@@ -598,17 +610,14 @@ def recommendations_model(
     if row is None:
         return warehouse.as_reader(schema, [])  # nobody has purchases yet
     model = load_model(row[0], row[1], recommend.RecommenderModel)
-    version = f"holdfast-{__version__}:{model.model_id}:{weights.label()}:k={k}"
+    version = recommender_version(model.model_id, weights, k)
     sql, params = warehouse.pending_records(
         con,
         scoring_inputs,
         this,
         key="customer_id",
         columns=recommend.INPUT_COLUMNS[:-1],
-        unchanged_when=[
-            "p.scoring_fingerprint = s.scoring_fingerprint",
-            "p.recommender_version = ?",
-        ],
+        unchanged_when=RECOMMEND_UNCHANGED_WHEN,
         unchanged_params=[version],
         max_failed_runs=settings.max_failed_runs,
     )

@@ -19,14 +19,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from holdfast import __version__
 from holdfast.application import customer_vectors, embedding, recommend, segments
 from holdfast.application.records import array_to_vectors
 from holdfast.entrypoints.dbt_python_models import (
     EMBED_STREAM_ROWS,
+    RECOMMEND_UNCHANGED_WHEN,
     VECTOR_DIMENSION,
     StepSettings,
     _int,
+    recommender_version,
     scoring_weights,
 )
 from holdfast.infrastructure import spark_io
@@ -236,17 +237,14 @@ def spark_recommendations_model(
         return session.createDataFrame([], spark_io.spark_ddl(schema))
     blob, checksum = bytes(row[0]), row[1]
     model_id = load_model(blob, checksum, recommend.RecommenderModel).model_id
-    version = f"holdfast-{__version__}:{model_id}:{weights.label()}:k={k}"
+    version = recommender_version(model_id, weights, k)
     pending = spark_io.pending_records(
         session,
         scoring_inputs,
         this,
         key="customer_id",
         columns=recommend.INPUT_COLUMNS[:-1],
-        unchanged_when=[
-            "p.scoring_fingerprint = s.scoring_fingerprint",
-            "p.recommender_version = ?",
-        ],
+        unchanged_when=RECOMMEND_UNCHANGED_WHEN,
         unchanged_params=[version],
         max_failed_runs=settings.max_failed_runs,
     )
