@@ -4,6 +4,23 @@
 -- n_recent_customers counts the distinct buyers in the popularity_recent_days
 -- before the newest purchase in the data (0 days: all time): the popularity
 -- prior of the recommender (recent sales predict next sales better).
+--
+-- Refresh policy: these are catalog-wide aggregates over every purchase (20M
+-- rows at 2M customers), and a median cannot be updated per customer. A run
+-- recomputes every product when the purchases rewritten since the last
+-- computation reach product_statistics_refresh_share of all purchases (0: on
+-- every run), when popularity_recent_days changed, or when
+-- product_statistics_refresh is true; otherwise it computes only the products
+-- that are new to the catalog (and never-bought products whose price
+-- changed), so a small batch does not rescan the purchases. computed_at says
+-- when a row was computed. The recommender reads these figures only when it
+-- is fitted, and its refit threshold (recommender_refit_growth) is larger.
+{{ config(
+    materialized='incremental',
+    unique_key='product_id',
+    incremental_strategy='delete+insert',
+    post_hook="delete from {{ this }} where product_id not in (select product_id from {{ ref('int_products_current') }})",
+) }}
 
 with
 
@@ -15,11 +32,58 @@ int_purchases_deduplicated as (
     select * from {{ ref('int_purchases_deduplicated') }}
 ),
 
-recent_window as (
+settings as (
     select
         {{ checked_var('popularity_recent_days', min_value=0, max_value=36500) }} as recent_days,
-        max(purchased_at) - to_days(recent_days::integer) as starts_after
+        {{ checked_var('product_statistics_refresh_share', min_value=0, max_value=1) }}
+            as refresh_share,
+        {{ 'true' if var('product_statistics_refresh') in [true, 'true', 'True'] else 'false' }}
+            as forced
+),
+
+{% if is_incremental() %}
+
+previous as (
+    select * from {{ this }}
+),
+
+refresh as (
+    select
+        settings.forced
+        or coalesce((select max(previous.recent_days) from previous) != settings.recent_days, true)
+        or (
+            select count(*)
+            from int_purchases_deduplicated
+            where refreshed_at > (select max(previous.computed_at) from previous)
+        ) >= settings.refresh_share * (select count(*) from int_purchases_deduplicated)
+        as everything
+    from settings
+),
+
+{% endif %}
+
+products_to_compute as (
+    select int_products_current.product_id
+    from int_products_current
+    {% if is_incremental() -%}
+        cross join refresh
+        left join previous
+            on int_products_current.product_id = previous.product_id
+    where
+        refresh.everything
+        or previous.product_id is null
+        or (
+            previous.n_purchases = 0
+            and previous.typical_spend != round(int_products_current.price, 2)
+        )
+    {%- endif %}
+),
+
+recent_window as (
+    select max(int_purchases_deduplicated.purchased_at) - to_days(settings.recent_days::integer) as starts_after
     from int_purchases_deduplicated
+    cross join settings
+    group by settings.recent_days
 ),
 
 purchases_flagged as (
@@ -28,10 +92,13 @@ purchases_flagged as (
         int_purchases_deduplicated.customer_id,
         int_purchases_deduplicated.amount,
         int_purchases_deduplicated.purchased_at,
-        recent_window.recent_days = 0
+        settings.recent_days = 0
         or int_purchases_deduplicated.purchased_at > recent_window.starts_after as is_recent
     from int_purchases_deduplicated
+    inner join products_to_compute
+        on int_purchases_deduplicated.product_id = products_to_compute.product_id
     cross join recent_window
+    cross join settings
 ),
 
 sales as (
@@ -56,8 +123,13 @@ final as (
         coalesce(sales.n_customers, 0) as n_customers,
         coalesce(sales.n_recent_customers, 0) as n_recent_customers,
         round(coalesce(sales.median_amount, int_products_current.price), 2) as typical_spend,
-        sales.last_purchased_at
+        sales.last_purchased_at,
+        settings.recent_days,
+        {{ run_started_at_utc() }} as computed_at
     from int_products_current
+    inner join products_to_compute
+        on int_products_current.product_id = products_to_compute.product_id
+    cross join settings
     left join sales
         on int_products_current.product_id = sales.product_id
 )

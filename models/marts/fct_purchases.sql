@@ -16,7 +16,8 @@ final as (
         product_id,
         batch_id,
         amount,
-        purchased_at
+        purchased_at,
+        refreshed_at
     from int_purchases_deduplicated
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 
+import duckdb
 import pytest
 from tests.conftest import Warehouse, make_warehouse
 
@@ -102,3 +103,70 @@ def test_recommendations_of_untouched_customers_are_kept_from_the_first_run(buil
         "group by all having count(*) > 1)"
     )
     assert duplicates == 0
+
+
+def test_key_tests_check_the_latest_run_unless_asked_for_everything(builds, tmp_path):
+    """Key tests on per-customer tables check the rows the latest run wrote
+    (their cost follows the run, not the table); `test_scope: all` checks every
+    row, so an old duplicate is caught by the deep check only."""
+    incremental, _, _ = builds
+    copy = Warehouse(tmp_path / "copy.duckdb", incremental.landing_dir, tmp_path / "target")
+    shutil.copyfile(incremental.db_path, copy.db_path)
+    table = "intermediate.int_purchases_deduplicated"
+
+    def duplicate_one_row(stamp: str) -> None:
+        with duckdb.connect(str(copy.db_path)) as con:
+            con.execute(
+                f"insert into {table} select * from {table} "
+                f"where refreshed_at = (select {stamp}(refreshed_at) from {table}) "
+                "order by purchase_id limit 1"
+            )
+
+    key_tests = ("test", "--select", "int_purchases_deduplicated,test_type:generic")
+    duplicate_one_row("min")  # a row the first run wrote
+    assert copy.dbt(*key_tests, check=False).returncode == 0
+    deep = copy.dbt(*key_tests, vars={"test_scope": "all"}, check=False)
+    assert deep.returncode == 1
+    assert "Failure in test unique_int_purchases_deduplicated_purchase_id" in deep.stdout
+
+    duplicate_one_row("max")  # a row the latest run wrote
+    latest = copy.dbt(*key_tests, check=False)
+    assert latest.returncode == 1
+    assert "Failure in test unique_int_purchases_deduplicated_purchase_id" in latest.stdout
+
+    wrong = copy.dbt(*key_tests, vars={"test_scope": "some"}, check=False)
+    assert wrong.returncode != 0
+    assert "test_scope must be 'latest' or 'all'" in wrong.stdout
+
+
+def test_product_statistics_follow_their_refresh_policy(builds, tmp_path):
+    """A run recomputes the catalog-wide sales figures only when enough
+    purchases changed (or when forced), and what it computes is exact."""
+    incremental, _, _ = builds
+    copy = Warehouse(tmp_path / "copy.duckdb", incremental.landing_dir, tmp_path / "target")
+    shutil.copyfile(incremental.db_path, copy.db_path)
+    table = "intermediate.int_product_statistics"
+    stamps = f"select distinct computed_at from {table}"
+    # the last batch rewrote more than 5% of the purchases: everything was recomputed
+    (after_second_build,) = copy.query(stamps)
+
+    select = ("run", "--select", "int_product_statistics")
+    copy.dbt(*select, vars={"product_statistics_refresh_share": 1})
+    assert copy.query(stamps) == [after_second_build]  # nothing changed since: nothing computed
+
+    copy.dbt(*select, vars={"product_statistics_refresh": True})
+    (forced,) = copy.query(stamps)
+    assert forced != after_second_build
+    expected = copy.query(
+        "select c.product_id, count(p.purchase_id), count(distinct p.customer_id), "
+        "round(coalesce(median(p.amount), any_value(c.price)), 2) "
+        "from intermediate.int_products_current as c "
+        "left join intermediate.int_purchases_deduplicated as p on p.product_id = c.product_id "
+        "group by c.product_id order by c.product_id"
+    )
+    computed = copy.query(
+        f"select product_id, n_purchases, n_customers, typical_spend from {table} "
+        "order by product_id"
+    )
+    assert computed == expected
+    assert any(row[1] > 0 for row in computed)
