@@ -23,6 +23,7 @@ def model(dbt, session):
     sample_size = dbt.config.get("recommender_fit_sample_size")
     copurchase_neighbours = dbt.config.get("recommender_copurchase_neighbours")
     semantic_neighbours = dbt.config.get("recommender_semantic_neighbours")
+    reverse_cap = dbt.config.get("recommender_reverse_cap")
     pool_size = dbt.config.get("recommender_pool_size")
     refit = dbt.config.get("recommender_refit")
     refit_growth = dbt.config.get("recommender_refit_growth")
@@ -39,6 +40,7 @@ def model(dbt, session):
         sample_size=sample_size,
         copurchase_neighbours=copurchase_neighbours,
         semantic_neighbours=semantic_neighbours,
+        reverse_cap=reverse_cap,
         pool_size=pool_size,
         refit=refit,
         refit_growth=refit_growth,

@@ -15,6 +15,7 @@ from scipy import sparse
 from holdfast.domain.neighbours import (
     copurchase_neighbours,
     rank_within_rows,
+    reverse_neighbours,
     row_max_normalize,
     semantic_neighbours,
     sorted_entries,
@@ -345,6 +346,51 @@ def test_semantic_neighbours_with_k_zero_are_empty():
     rng = np.random.default_rng(9)
     got = semantic_neighbours(unit_rows(rng, 6, 3), np.ones(6, dtype=bool), 0)
     assert got.shape == (6, 6) and got.nnz == 0
+
+
+# reverse_neighbours --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("k, cap", [(2, 100), (4, 3), (4, 1), (30, 5)])
+def test_reverse_neighbours_list_who_counts_each_item_among_its_k_nearest(seed, k, cap):
+    rng = np.random.default_rng(700 + seed)
+    amounts = random_history(rng, 40, 14)
+    lists = copurchase_neighbours(sparse.csr_matrix(amounts), k)
+    got = reverse_neighbours(lists, cap)
+    assert got.shape == (14, 14)
+    forward = rows_of(lists)
+    # brute force: row i = every j with i in j's list, value sim(j, i), best cap first
+    dense = np.zeros((14, 14))
+    for j, row in enumerate(forward):
+        for i, value in row:
+            dense[i, j] = value
+    assert_same_rows(rows_of(got), reference_top_k(dense, cap))
+    assert np.all(np.diff(got.indptr) <= cap)
+
+
+def test_reverse_neighbours_differ_from_the_lists_when_similarity_is_one_sided_in_rank():
+    # item 0 is item 1's only neighbour (k=1), but item 0's best neighbour is item 2
+    similarity = np.array([[0, 0.5, 0.9], [0.5, 0, 0.1], [0.9, 0.1, 0]])
+    lists = top_k_per_row(sparse.csr_matrix(similarity), 1)
+    assert rows_of(lists) == [[(2, pytest.approx(0.9))], [(0, 0.5)], [(0, pytest.approx(0.9))]]
+    got = reverse_neighbours(lists, 5)
+    # a customer who bought item 0 gets item 1 (0 is among 1's nearest) and item 2
+    assert rows_of(got)[0] == [(2, pytest.approx(0.9)), (1, 0.5)]
+    assert rows_of(got)[1] == [] and rows_of(got)[2] == [(0, pytest.approx(0.9))]
+
+
+def test_reverse_neighbours_cap_keeps_the_most_similar_then_the_lower_index():
+    # every item lists item 0 (a hub); item 0's reversed row keeps the cap best
+    values = np.array([0.0, 0.3, 0.7, 0.3, 0.9])
+    lists = sparse.csr_matrix((values[1:], ([1, 2, 3, 4], [0, 0, 0, 0])), shape=(5, 5))
+    got = reverse_neighbours(lists, 3)
+    assert [c for c, _ in rows_of(got)[0]] == [4, 2, 1]
+
+
+def test_reverse_neighbours_need_a_positive_cap():
+    with pytest.raises(ValueError, match="cap"):
+        reverse_neighbours(sparse.csr_matrix((3, 3)), 0)
 
 
 # row_max_normalize ---------------------------------------------------------------------------

@@ -1008,6 +1008,7 @@ def test_model_fingerprint_is_deterministic_and_content_derived():
         },
         {"settings": recommend.FitSettings(5, 1, 2)},
         {"settings": recommend.FitSettings(5, 3, 3)},
+        {"settings": recommend.FitSettings(5, 3, 2, reverse_cap=1)},
     ],
 )
 def test_model_fingerprint_changes_when_a_fit_input_changes(change):
@@ -1100,6 +1101,41 @@ def test_neighbour_signals_are_scaled_against_candidates_not_bought_products():
     (scored,) = recommend.score_histories(model, [["a", "b"]], [None], 5, ScoringWeights())
     by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
     assert by_item[model.product_ids.index("c")] == pytest.approx(1.0)
+
+
+def test_a_candidate_is_scored_by_its_own_nearest_neighbours_among_the_history():
+    # cosines: a-c 3/sqrt(12), a-b 1/sqrt(8), b-c 0; with one neighbour each, a lists c,
+    # b lists a, c lists a. A buyer of a gets b through b's list, not a's.
+    histories = [["a", "c"]] * 3 + [["a", "b"], ["b"]]
+    model = recommend.fit_recommender(
+        ["a", "b", "c"],
+        np.eye(3, dtype=np.float32),
+        np.zeros(3, dtype=bool),
+        [4, 2, 3],
+        [1.0, 1.0, 1.0],
+        histories,
+        [None] * len(histories),
+        recommend.FitSettings(copurchase_neighbours=1, semantic_neighbours=0, pool_size=1),
+    )
+    (scored,) = recommend.score_histories(model, [["a"]], [None], 5, ScoringWeights())
+    by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
+    index = model.index
+    assert by_item[index["c"]] == pytest.approx(1.0)
+    assert by_item[index["b"]] == pytest.approx((1 / math.sqrt(8)) / (3 / math.sqrt(12)), abs=1e-5)
+    # reversed lists are capped: with reverse_cap 1, a votes only for its most similar voter
+    capped = recommend.fit_recommender(
+        ["a", "b", "c"],
+        np.eye(3, dtype=np.float32),
+        np.zeros(3, dtype=bool),
+        [4, 2, 3],
+        [1.0, 1.0, 1.0],
+        histories,
+        [None] * len(histories),
+        recommend.FitSettings(
+            copurchase_neighbours=1, semantic_neighbours=0, pool_size=1, reverse_cap=1
+        ),
+    )
+    assert capped.copurchase[index["a"]].indices.tolist() == [index["c"]]
 
 
 def test_model_fingerprint_changes_when_segments_are_relabelled():

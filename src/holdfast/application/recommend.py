@@ -7,10 +7,14 @@ catalog size:
    catalog, the top-k co-purchase neighbours of every product (counted on a
    bounded, deterministic sample of customers), its top-k text-embedding
    neighbours, per-segment affinity, a popularity prior and a small pool of
-   each segment's best sellers.
+   each segment's best sellers. The neighbour lists are stored reversed
+   (domain.neighbours.reverse_neighbours): row i holds the products that
+   count i among their k nearest, at most `reverse_cap` of them.
 2. Score (every run, only customers whose inputs changed): a customer's
-   candidates are the neighbours of what they bought plus their segment's
-   pool; each candidate gets its four signals and a blended confidence
+   candidates are the products that count something they bought among their
+   nearest neighbours, plus their segment's pool (so a candidate is scored by
+   its own neighbourhood, as in classic item-kNN); each candidate gets its
+   four signals and a blended confidence
    (domain.scoring), products they already bought are left out, and the best
    `k` are kept. All of it is sparse matrix work on a batch of customers.
 
@@ -37,6 +41,7 @@ from holdfast.application.resilience import RetryPolicy, run_in_batches
 from holdfast.domain.neighbours import (
     copurchase_neighbours,
     rank_within_rows,
+    reverse_neighbours,
     row_max_normalize,
     semantic_neighbours,
 )
@@ -79,21 +84,26 @@ _POOL_MARK = 1e-9
 class FitSettings:
     """How a RecommenderModel is fitted."""
 
-    copurchase_neighbours: int = 50
+    copurchase_neighbours: int = 100
     semantic_neighbours: int = 20
     pool_size: int = 50
+    # the most products one product can vote for (a row of a reversed list)
+    reverse_cap: int = 200
 
     def as_dict(self) -> dict[str, int]:
         return {
             "copurchase_neighbours": self.copurchase_neighbours,
             "semantic_neighbours": self.semantic_neighbours,
             "pool_size": self.pool_size,
+            "reverse_cap": self.reverse_cap,
         }
 
 
 @dataclass
 class RecommenderModel:
-    """Everything scoring needs, for one catalog; products in product_id order."""
+    """Everything scoring needs, for one catalog; products in product_id order.
+    `copurchase` and `semantic` are reversed neighbour lists: entry (i, j) is
+    the similarity of i and j when i is among j's nearest neighbours."""
 
     model_id: str
     product_ids: list[str]
@@ -179,11 +189,17 @@ def fit_recommender(
         product_ids=ids,
         popularity=popularity,
         typical_spend=np.asarray(typical_spend, dtype=np.float64)[order],
-        copurchase=copurchase_neighbours(history, settings.copurchase_neighbours),
-        semantic=semantic_neighbours(
-            np.asarray(embeddings, dtype=np.float32)[order],
-            np.asarray(has_embedding, dtype=bool)[order],
-            settings.semantic_neighbours,
+        copurchase=reverse_neighbours(
+            copurchase_neighbours(history, settings.copurchase_neighbours),
+            settings.reverse_cap,
+        ),
+        semantic=reverse_neighbours(
+            semantic_neighbours(
+                np.asarray(embeddings, dtype=np.float32)[order],
+                np.asarray(has_embedding, dtype=bool)[order],
+                settings.semantic_neighbours,
+            ),
+            settings.reverse_cap,
         ),
         segment_row={s: r for r, s in enumerate(groups)},
         affinity=affinity,

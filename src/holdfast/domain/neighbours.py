@@ -9,6 +9,13 @@ length x k, never the catalog size:
 - semantic: cosine of the items' text embeddings, clipped at 0 (reaches
   products nobody bought yet).
 
+Scoring reads them reversed (`reverse_neighbours`): a candidate is scored by
+the customer's products that are among *its* k nearest neighbours (classic
+item-kNN), not by the candidates that are among each bought product's k
+nearest. On the real data the reversed direction is what generalises (see
+docs/quality.md); the reversed lists are capped, so a customer's cost stays
+their history length x the cap.
+
 Ties are broken by the lower item index everywhere, so results never depend on
 sort stability or batch shape. Pure numpy/scipy.
 """
@@ -134,6 +141,18 @@ def semantic_neighbours(
         ),
         shape=(n, n),
     )
+
+
+def reverse_neighbours(neighbours: sparse.csr_matrix, cap: int) -> sparse.csr_matrix:
+    """Rows: for each item i, the items j whose own neighbour list (row j of
+    `neighbours`) contains i, with that similarity, at most `cap` of them
+    (the most similar first; ties: lower index). `history @ result` then sums,
+    for every candidate j, the similarities of the customer's items among j's
+    k nearest neighbours. Without the cap a popular item could be in nearly
+    every list; the cap bounds each row, hence a customer's candidate count."""
+    if cap < 1:
+        raise ValueError("cap must be >= 1")
+    return top_k_per_row(sparse.csr_matrix(neighbours).T.tocsr(), cap)
 
 
 def row_max_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:

@@ -425,6 +425,7 @@ def recommender_models_model(
     sample_size: Any,
     copurchase_neighbours: Any,
     semantic_neighbours: Any,
+    reverse_cap: Any,
     pool_size: Any,
     refit: Any,
     refit_growth: Any,
@@ -437,6 +438,7 @@ def recommender_models_model(
         copurchase_neighbours=_int("recommender_copurchase_neighbours", copurchase_neighbours, 1),
         semantic_neighbours=_int("recommender_semantic_neighbours", semantic_neighbours, 0),
         pool_size=_int("recommender_pool_size", pool_size, 1),
+        reverse_cap=_int("recommender_reverse_cap", reverse_cap, 1),
     )
     embeddings_view = warehouse.view(con, embeddings, "hf_embeddings")
     statistics_view = warehouse.view(con, statistics, "hf_statistics")
