@@ -3,27 +3,27 @@
     statement over a full landing zone (2 million customers, 20 million
     purchases) needs memory in proportion to the zone, and DuckDB's list
     aggregates do not spill. On `dbt run`/`dbt build` this runs the model's
-    SQL once per group of pending batches (at most `max_lines_var` lines each,
-    at least one batch) into a temp table on the model's connection and
+    SQL once per group of pending batches (at most `max_bytes_var` bytes of
+    JSON lines each, at least one batch) into a temp table on the model's connection and
     returns a select of it, so memory follows the group. `sql` must contain
     the placeholder __HOLDFAST_BATCH_FILTER__ where a condition on batch_id
     belongs. Elsewhere (compile, docs, lint, unit tests) the SQL is returned
     whole.
 #}
-{% macro in_batch_groups(sql, lines_relation, max_lines_var) -%}
-    {{ return(adapter.dispatch('in_batch_groups', 'holdfast')(sql, lines_relation, max_lines_var)) }}
+{% macro in_batch_groups(sql, lines_relation, max_bytes_var) -%}
+    {{ return(adapter.dispatch('in_batch_groups', 'holdfast')(sql, lines_relation, max_bytes_var)) }}
 {%- endmacro %}
 
-{% macro default__in_batch_groups(sql, lines_relation, max_lines_var) -%}
+{% macro default__in_batch_groups(sql, lines_relation, max_bytes_var) -%}
     {%- set placeholder = '__HOLDFAST_BATCH_FILTER__' -%}
     {#- dbt unit tests replace refs by CTEs: nothing to query there -#}
     {%- set in_unit_test = (lines_relation | string).startswith('__dbt__cte__') -%}
     {%- if not (execute and flags.WHICH in ['run', 'build']) or in_unit_test -%}
         {{ return(sql | replace(placeholder, 'true')) }}
     {%- endif -%}
-    {%- set limit = checked_var(max_lines_var, min_value=1) | int -%}
+    {%- set limit = checked_var(max_bytes_var, min_value=1) | int -%}
     {%- set pending_sql -%}
-        select batch_id, count(*) as n_lines
+        select batch_id, sum(strlen(raw_line)) as n_bytes
         from {{ lines_relation }}
         where
             line_number is not null

@@ -3,6 +3,6 @@
     spill). Spark spills its shuffles and aggregations to disk and spreads them
     over workers, so on Spark the model's SQL runs whole, as one statement.
 #}
-{% macro spark__in_batch_groups(sql, lines_relation, max_lines_var) -%}
+{% macro spark__in_batch_groups(sql, lines_relation, max_bytes_var) -%}
     {{ return(sql | replace('__HOLDFAST_BATCH_FILTER__', 'true')) }}
 {%- endmacro %}

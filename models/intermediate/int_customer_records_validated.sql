@@ -3,7 +3,8 @@
 -- listed as 'path: message', zod style, 0-based list indexes).
 -- Incremental per batch: only batches (re)ingested since the last run are
 -- parsed; a re-delivered batch replaces its rows. Run per group of batches
--- (macro in_batch_groups), so memory follows validation_group_lines.
+-- (macro in_batch_groups), so memory follows validation_group_bytes
+-- (JSON functions need memory in proportion to the text they parse).
 {{ config(materialized=incremental_by_key(), unique_key='batch_id', incremental_strategy='delete+insert') }}
 
 {% set validated_sql %}
@@ -182,4 +183,4 @@ final as (
 select * from final
 {% endset %}
 
-{{ in_batch_groups(validated_sql, ref('stg_landing__customer_lines'), 'validation_group_lines') }}
+{{ in_batch_groups(validated_sql, ref('stg_landing__customer_lines'), 'validation_group_bytes') }}

@@ -12,13 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.conftest import Warehouse, make_warehouse, mart_rows
+from tests.conftest import RUN_COLUMNS, Warehouse, make_warehouse, mart_rows
 
 from holdfast.datagen.synthetic import generate_landing
 
 pytestmark = pytest.mark.e2e
 
-RUN_COLUMNS = frozenset({"run_id", "generated_at", "assigned_at", "model_fitted_at", "ingested_at"})
 VALID_ID = "5b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a"
 
 

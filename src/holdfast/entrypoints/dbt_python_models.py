@@ -145,6 +145,8 @@ def embed_products_model(
         unchanged_when=["p.text_hash = s.text_hash", "p.embedding_model_version = ?"],
         unchanged_params=[version],
         max_failed_runs=settings.max_failed_runs,
+        # texts of similar length share a model call: less padding per batch
+        order_by="length(s.product_text), s.product_id",
     )
     schema = embedding.output_schema(VECTOR_DIMENSION)
     if warehouse.first_row(con, f"select count(*) from ({sql})", params)[0] == 0:

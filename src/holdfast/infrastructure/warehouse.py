@@ -76,6 +76,7 @@ def pending_records(
     max_failed_runs: int,
     unchanged_params: Sequence[Any] = (),
     where: str = "true",
+    order_by: str | None = None,
 ) -> tuple[str, list]:
     """(sql, params) selecting the rows of `source` (alias s) a step must process.
 
@@ -83,14 +84,17 @@ def pending_records(
     own table, alias p) has a row with the same key for which every
     `unchanged_when` condition holds, unless that row failed and has failed in
     fewer than `max_failed_runs` runs (then it is retried). The output carries
-    `previous_failed_runs`, so the step can count failing runs.
+    `previous_failed_runs`, so the step can count failing runs. Rows come in
+    `order_by` order (default: the key; it must end with the key, so the order
+    is total).
     """
     source_view = view(con, source, f"hf_source_{key}")
+    order = order_by or f"s.{key}"
     listed = ", ".join(f"s.{c}" for c in columns)
     if previous is None:
         sql = (
             f"select {listed}, 0 as previous_failed_runs from {source_view} as s "
-            f"where {where} order by s.{key}"
+            f"where {where} order by {order}"
         )
         return sql, []
     previous_view = view(con, previous, f"hf_previous_{key}")
@@ -99,7 +103,7 @@ def pending_records(
         f"select {listed}, coalesce(p.failed_runs, 0) as previous_failed_runs "
         f"from {source_view} as s left join {previous_view} as p on {matched} "
         f"where ({where}) and (p.{key} is null or (p.status = 'failed' and p.failed_runs < ?)) "
-        f"order by s.{key}"
+        f"order by {order}"
     )
     return sql, [*unchanged_params, max_failed_runs]
 

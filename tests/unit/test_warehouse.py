@@ -1,0 +1,55 @@
+"""The SQL a Python step streams its pending records with (in-memory DuckDB)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from holdfast.infrastructure import warehouse
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    con.execute(
+        "create table products as select * from (values "
+        "('p3', 'a long product text'), ('p1', 'mid text'), ('p2', 'short'), "
+        "('p4', 'tiny!'), ('p5', 'changed text')) as t(product_id, product_text)"
+    )
+    con.execute(
+        "create table previous as select * from (values "
+        "('p1', 'mid text', 'ok', 0), ('p5', 'old text', 'ok', 0), ('p2', 'short', 'failed', 1)) "
+        "as t(product_id, product_text, status, failed_runs)"
+    )
+    yield con
+    con.close()
+
+
+def _pending(con, previous, **kwargs):
+    sql, params = warehouse.pending_records(
+        con,
+        "products",
+        previous,
+        key="product_id",
+        columns=["product_id", "product_text"],
+        unchanged_when=["p.product_text = s.product_text"],
+        max_failed_runs=3,
+        **kwargs,
+    )
+    return con.execute(sql, params).fetchall()
+
+
+def test_pending_records_come_in_key_order_by_default(con):
+    rows = _pending(con, None)
+    assert [r[0] for r in rows] == ["p1", "p2", "p3", "p4", "p5"]
+    assert {r[2] for r in rows} == {0}
+
+
+def test_pending_records_skip_unchanged_rows_and_retry_failed_ones(con):
+    rows = _pending(con, "previous")
+    assert [(r[0], r[2]) for r in rows] == [("p2", 1), ("p3", 0), ("p4", 0), ("p5", 0)]
+
+
+def test_pending_records_follow_an_explicit_order_with_the_key_as_tie_break(con):
+    rows = _pending(con, "previous", order_by="length(s.product_text), s.product_id")
+    assert [r[0] for r in rows] == ["p2", "p4", "p5", "p3"]
