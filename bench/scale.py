@@ -177,10 +177,11 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
     }
 
 
-def bare_encode(database: Path) -> dict:
-    """Texts per second of the embedding backend alone over the catalog's
-    product texts: one encode call, which sorts the texts by length and runs
-    its own batches (the backend at its best, no pipeline around it)."""
+def bare_encode(database: Path, batch_size: int = 256) -> dict:
+    """Texts per second of a bare encode loop over the catalog's product texts,
+    in the batches the pipeline's step uses (`inference_batch_size` texts per
+    call, shortest texts first): the same model work without the pipeline
+    around it, so the ratio shows the pipeline's own overhead."""
     import duckdb
 
     from holdfast.infrastructure.encoder import load_encoder
@@ -189,17 +190,20 @@ def bare_encode(database: Path) -> dict:
         texts = [
             row[0]
             for row in con.execute(
-                "select product_text from intermediate.int_products_current order by product_id"
+                "select product_text from intermediate.int_products_current "
+                "order by length(product_text), product_id"
             ).fetchall()
         ]
     started = time.perf_counter()
     encoder = load_encoder()
     load_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    encoder.encode(texts)
+    for offset in range(0, len(texts), batch_size):
+        encoder.encode(texts[offset : offset + batch_size])
     seconds = time.perf_counter() - started
     return {
         "texts": len(texts),
+        "batch_size": batch_size,
         "load_seconds": round(load_seconds, 1),
         "encode_seconds": round(seconds, 1),
         "texts_per_second": round(len(texts) / seconds, 1),
