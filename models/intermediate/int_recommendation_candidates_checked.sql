@@ -4,9 +4,18 @@
 -- pass. Rules are evaluated against the current catalog and purchases, not
 -- the scorer's view.
 --
+-- failed_rules lists the broken rules in rule_order (the seed
+-- recommendation_rules; a singular test checks the two agree), so the first
+-- broken rule is its first element.
+--
 -- Incremental per customer: a run checks the customers scored since the last
 -- check, or everyone when the rules' inputs changed (stock of the current
 -- catalog, min_confidence, the value range): rules_fingerprint says which.
+-- Run per bucket of customers (macro in_customer_buckets): a full check at 2
+-- million customers is 60 million candidates, whose joins and ranking spilled
+-- more than 50 GB to disk as one statement; per bucket they stay bounded by
+-- check_bucket_customers.
+
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
@@ -14,10 +23,12 @@
     post_hook="{{ drop_unservable_customers() }}",
 ) }}
 
+{% set checked_sql %}
 with
 
 int_recommendations_scored as (
     select * from {{ ref('int_recommendations_scored') }}
+    where __HOLDFAST_CUSTOMER_BUCKET__
 ),
 
 int_products_current as (
@@ -26,6 +37,7 @@ int_products_current as (
 
 int_purchases_deduplicated as (
     select * from {{ ref('int_purchases_deduplicated') }}
+    where __HOLDFAST_CUSTOMER_BUCKET__
 ),
 
 int_customers_current as (
@@ -57,10 +69,25 @@ scored_to_check as (
     from int_recommendations_scored
     {% if is_incremental() %}
         where
-            int_recommendations_scored.processed_at
-            > (select coalesce(max(generated_at), '-infinity'::timestamptz) from {{ this }})
+            processed_at > (select coalesce(max(generated_at), '-infinity'::timestamptz) from {{ this }})
             or (select rules_fingerprint from rules_inputs)
             is distinct from (select any_value(rules_fingerprint) from {{ this }})
+    {% endif %}
+),
+
+-- the same customers, read apart from the candidate lists (a CTE read twice
+-- may be materialised whole)
+customers_to_check as (
+    select customer_id
+    from {{ ref('int_recommendations_scored') }}
+    where
+        __HOLDFAST_CUSTOMER_BUCKET__
+    {% if is_incremental() %}
+        and (
+            processed_at > (select coalesce(max(generated_at), '-infinity'::timestamptz) from {{ this }})
+            or (select rules_fingerprint from rules_inputs)
+            is distinct from (select any_value(rules_fingerprint) from {{ this }})
+        )
     {% endif %}
 ),
 
@@ -86,7 +113,9 @@ purchased_products as (
         int_purchases_deduplicated.customer_id,
         int_purchases_deduplicated.product_id
     from int_purchases_deduplicated
-    where int_purchases_deduplicated.customer_id in (select candidates.customer_id from candidates)
+    where
+        int_purchases_deduplicated.customer_id
+        in (select customers_to_check.customer_id from customers_to_check)
 ),
 
 candidates_checked as (
@@ -107,19 +136,6 @@ candidates_checked as (
             and candidates.product_id = purchased_products.product_id
 ),
 
-first_broken_rules as (
-    select
-        candidates_checked.customer_id,
-        candidates_checked.product_id,
-        arg_min(recommendation_rules.rule_id, recommendation_rules.rule_order) as rule_id,
-        arg_min(recommendation_rules.reason_when_broken, recommendation_rules.rule_order)
-            as rule_reason
-    from candidates_checked
-    inner join recommendation_rules
-        on list_contains(candidates_checked.failed_rules, recommendation_rules.rule_id)
-    group by candidates_checked.customer_id, candidates_checked.product_id
-),
-
 final as (
     select
         candidates_checked.customer_id,
@@ -128,8 +144,8 @@ final as (
         candidates_checked.segment_model_id,
         candidates_checked.recommender_version,
         candidates_checked.run_id,
-        first_broken_rules.rule_id as first_broken_rule_id,
-        first_broken_rules.rule_reason as first_broken_rule_reason,
+        recommendation_rules.rule_id as first_broken_rule_id,
+        recommendation_rules.reason_when_broken as first_broken_rule_reason,
         candidates_checked.candidate_rank,
         case
             when len(candidates_checked.failed_rules) = 0
@@ -151,10 +167,11 @@ final as (
         (select rules_inputs.rules_fingerprint from rules_inputs) as rules_fingerprint,
         candidates_checked.generated_at
     from candidates_checked
-    left join first_broken_rules
-        on
-            candidates_checked.customer_id = first_broken_rules.customer_id
-            and candidates_checked.product_id = first_broken_rules.product_id
+    left join recommendation_rules
+        on candidates_checked.failed_rules[1] = recommendation_rules.rule_id
 )
 
 select * from final
+{% endset %}
+
+{{ in_customer_buckets(checked_sql, ref('int_customers_current'), 'check_bucket_customers') }}

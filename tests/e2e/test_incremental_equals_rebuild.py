@@ -170,3 +170,26 @@ def test_product_statistics_follow_their_refresh_policy(builds, tmp_path):
     )
     assert computed == expected
     assert any(row[1] > 0 for row in computed)
+
+
+def test_candidates_checked_per_customer_bucket_equal_one_statement(builds, tmp_path):
+    """The rule checks run per bucket of customers at scale; bucketed and
+    whole, they give the same rows."""
+    incremental, _, _ = builds
+    copy = Warehouse(tmp_path / "copy.duckdb", incremental.landing_dir, tmp_path / "target")
+    shutil.copyfile(incremental.db_path, copy.db_path)
+    table = "intermediate.int_recommendation_candidates_checked"
+    columns = (
+        "customer_id, product_id, first_broken_rule_id, candidate_rank, recommendation_rank, "
+        "confidence, failed_rules, passes_rules, rules_fingerprint"
+    )
+    whole = copy.query(f"select {columns} from {table} order by all")
+    assert whole
+    copy.dbt(
+        "run",
+        "--select",
+        "int_recommendation_candidates_checked",
+        "--full-refresh",
+        vars={"check_bucket_customers": 250},
+    )
+    assert copy.query(f"select {columns} from {table} order by all") == whole
