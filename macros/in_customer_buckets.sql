@@ -4,10 +4,11 @@
     million customers (20 million purchases) runs out of memory. On `dbt
     run`/`dbt build` this runs the model's SQL once per bucket of customers
     (hash(customer_id) modulo a bucket count chosen so a bucket holds about
-    `max_customers_var` customers) into a temp table on the model's
-    connection and returns a select of it. `sql` must contain the
+    `max_customers_var` customers) into a scratch table in the model's schema
+    and returns a select of it. `sql` must contain the
     placeholder __HOLDFAST_CUSTOMER_BUCKET__ where a condition on the
-    customer id belongs (it is given the column to hash). Elsewhere (compile,
+    customer id belongs (it is given the column to hash). The model must run
+    drop_bucket_scratch() as a post-hook. Elsewhere (compile,
     docs, lint, unit tests) the SQL is returned whole.
 #}
 {% macro in_customer_buckets(sql, customers_relation, max_customers_var) -%}
@@ -26,13 +27,16 @@
     {%- if n_buckets == 1 -%}
         {{ return(sql | replace(placeholder, 'true')) }}
     {%- endif -%}
-    {%- set scratch = 'holdfast_customer_buckets_' ~ this.identifier -%}
+    {#- a table in the model's schema, not a temp table: DuckDB keeps temp
+        tables in memory, and 60 million checked candidates do not fit; the
+        model's post-hook drop_bucket_scratch removes it -#}
+    {%- set scratch = holdfast_bucket_scratch() -%}
     {%- for bucket in range(n_buckets) -%}
         {%- set bucket_sql = sql | replace(
             placeholder, 'hash(customer_id) % ' ~ n_buckets ~ ' = ' ~ bucket
         ) -%}
         {%- if loop.first -%}
-            {%- do run_query("create or replace temp table " ~ scratch ~ " as " ~ bucket_sql) -%}
+            {%- do run_query("create or replace table " ~ scratch ~ " as " ~ bucket_sql) -%}
         {%- else -%}
             {%- do run_query("insert into " ~ scratch ~ " " ~ bucket_sql) -%}
         {%- endif -%}
@@ -42,4 +46,17 @@
 
 {% macro spark__in_customer_buckets(sql, customers_relation, max_customers_var) -%}
     {{ return(sql | replace('__HOLDFAST_CUSTOMER_BUCKET__', 'true')) }}
+{%- endmacro %}
+
+{% macro holdfast_bucket_scratch() -%}
+    {{ return(this.schema ~ '.holdfast_scratch_' ~ this.identifier) }}
+{%- endmacro %}
+
+{#- post-hook of every model that uses in_customer_buckets -#}
+{% macro drop_bucket_scratch() -%}
+    {%- if target.type == 'duckdb' -%}
+        drop table if exists {{ holdfast_bucket_scratch() }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}

@@ -10,7 +10,7 @@
     materialized='incremental',
     unique_key='customer_id',
     incremental_strategy='delete+insert',
-    post_hook="{{ delete_customers_missing_from(ref('int_customers_current')) }}",
+    post_hook=["{{ delete_customers_missing_from(ref('int_customers_current')) }}", "{{ drop_bucket_scratch() }}"],
 ) }}
 
 {% set profiles_sql %}

@@ -20,7 +20,7 @@
     materialized='incremental',
     unique_key='customer_id',
     incremental_strategy='delete+insert',
-    post_hook="{{ drop_unservable_customers() }}",
+    post_hook=["{{ drop_unservable_customers() }}", "{{ drop_bucket_scratch() }}"],
 ) }}
 
 {% set checked_sql %}
@@ -136,6 +136,19 @@ candidates_checked as (
             and candidates.product_id = purchased_products.product_id
 ),
 
+-- the rank among the candidates that pass, computed on narrow rows: a window
+-- over the wide candidate rows (lists included) ran out of memory at 2M
+pass_ranks as (
+    select
+        customer_id,
+        product_id,
+        row_number() over (
+            partition by customer_id order by candidate_rank, product_id
+        ) as recommendation_rank
+    from candidates_checked
+    where len(failed_rules) = 0
+),
+
 final as (
     select
         candidates_checked.customer_id,
@@ -147,15 +160,7 @@ final as (
         recommendation_rules.rule_id as first_broken_rule_id,
         recommendation_rules.reason_when_broken as first_broken_rule_reason,
         candidates_checked.candidate_rank,
-        case
-            when len(candidates_checked.failed_rules) = 0
-                then row_number() over (
-                    partition by
-                        candidates_checked.customer_id,
-                        len(candidates_checked.failed_rules) = 0
-                    order by candidates_checked.candidate_rank, candidates_checked.product_id
-                )
-        end as recommendation_rank,
+        pass_ranks.recommendation_rank,
         candidates_checked.confidence,
         candidates_checked.predicted_value,
         candidates_checked.copurchase,
@@ -167,6 +172,10 @@ final as (
         (select rules_inputs.rules_fingerprint from rules_inputs) as rules_fingerprint,
         candidates_checked.generated_at
     from candidates_checked
+    left join pass_ranks
+        on
+            candidates_checked.customer_id = pass_ranks.customer_id
+            and candidates_checked.product_id = pass_ranks.product_id
     left join recommendation_rules
         on candidates_checked.failed_rules[1] = recommendation_rules.rule_id
 )
