@@ -193,3 +193,43 @@ def test_candidates_checked_per_customer_bucket_equal_one_statement(builds, tmp_
         vars={"check_bucket_customers": 250},
     )
     assert copy.query(f"select {columns} from {table} order by all") == whole
+
+
+def test_steps_in_worker_processes_write_the_same_rows_under_dbt(builds, tmp_path):
+    """Segment assignment and scoring spawn worker processes from inside dbt
+    when a step reads more than one record batch; the rows are the same as in
+    the dbt process."""
+    incremental, _, _ = builds
+    tables = {
+        "inference.int_customers_segmented": (
+            "customer_id, profile_fingerprint, segment_model_id, segment_id, "
+            "membership_strength, status"
+        ),
+        "inference.int_recommendations_scored": (
+            "customer_id, scoring_fingerprint, segment_id, candidates, recommender_version, status"
+        ),
+    }
+    rows = {}
+    for processes in (1, 2):
+        copy = Warehouse(
+            tmp_path / f"p{processes}.duckdb", incremental.landing_dir, tmp_path / f"t{processes}"
+        )
+        shutil.copyfile(incremental.db_path, copy.db_path)
+        out = copy.dbt(
+            "run",
+            "--select",
+            "int_customers_segmented",
+            "int_recommendations_scored",
+            "--full-refresh",
+            vars={"inference_processes": processes},
+            env={"HOLDFAST_STREAM_BATCH_ROWS": "150"},
+        )
+        started = [line for line in out.stdout.splitlines() if "worker processes" in line]
+        assert len(started) == (2 if processes == 2 else 0), started
+        rows[processes] = {
+            table: copy.query(f"select {columns} from {table} order by all")
+            for table, columns in tables.items()
+        }
+    for table in tables:
+        assert len(rows[1][table]) > 150
+        assert rows[2][table] == rows[1][table]

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pytest
 
 from holdfast.application import customer_vectors, embedding, recommend, segments
+from holdfast.application.faults import StepFaults
 from holdfast.application.records import STATUS_FAILED, STATUS_OK, vectors_to_array
 from holdfast.application.resilience import (
     REASON_PERMANENT,
@@ -1156,3 +1157,73 @@ def test_model_fingerprint_changes_when_segments_are_relabelled():
 
     assert fit([3, 3, -1]).model_id == fit([3, 3, -1]).model_id
     assert fit([3, 3, -1]).model_id != fit([4, 4, -1]).model_id
+
+
+# worker processes ----------------------------------------------------------------------------
+
+
+def without_latency(table: pa.Table) -> pa.Table:
+    """The rows a step wrote, less the measured call latency (differs run to run)."""
+    return table.drop_columns(["batch_latency_ms"])
+
+
+def test_scoring_in_worker_processes_writes_the_same_rows(run_context, fast_policy):
+    rows = random_rec_customers(seed=5, n=40)
+    faulty = RetryPolicy(
+        max_retries=1,
+        initial_backoff_seconds=0.0,
+        jitter_seconds=0.0,
+        faults=StepFaults("recommend", transient_rate=0.2, permanent_rate=0.1),
+    )
+    model = fit()
+    batches = [rec_batch(rows[i : i + 7]) for i in range(0, len(rows), 7)]
+
+    def scored(processes: int) -> pa.Table:
+        return table_of(
+            recommend.score_customers(
+                batches,
+                model,
+                k=4,
+                weights=REC_WEIGHTS,
+                recommender_version="rec-v1",
+                run=run_context,
+                policy=faulty,
+                batch_size=3,
+                processes=processes,
+            )
+        )
+
+    here, in_workers = scored(1), scored(2)
+    assert here.num_rows == len(rows)
+    assert {"ok", "failed"} <= set(here.column("status").to_pylist())
+    assert max(here.column("inference_batch_number").to_pylist()) == sum(
+        -(-b.num_rows // 3) for b in batches
+    )
+    assert without_latency(in_workers).equals(without_latency(here))
+
+
+def test_segment_assignment_in_worker_processes_writes_the_same_rows(run_context, fast_policy):
+    model = fit_model()
+    rng = np.random.default_rng(3)
+    rows = [
+        (f"c{i:02d}", near(i % 3, 1, rng)[0] if i % 6 else None, bool(i % 6), 0) for i in range(30)
+    ]
+    batches = [assign_batch(rows[i : i + 8]) for i in range(0, len(rows), 8)]
+
+    def labelled(processes: int) -> pa.Table:
+        return table_of(
+            segments.assign_segments(
+                batches,
+                model,
+                dimension=SEG_DIM,
+                run=run_context,
+                policy=fast_policy,
+                batch_size=5,
+                processes=processes,
+            )
+        )
+
+    here, in_workers = labelled(1), labelled(2)
+    assert here.num_rows == len(rows)
+    assert len(set(here.column("segment_id").to_pylist())) >= 2
+    assert without_latency(in_workers).equals(without_latency(here))

@@ -53,3 +53,32 @@ def test_pending_records_skip_unchanged_rows_and_retry_failed_ones(con):
 def test_pending_records_follow_an_explicit_order_with_the_key_as_tie_break(con):
     rows = _pending(con, "previous", order_by="length(s.product_text), s.product_id")
     assert [r[0] for r in rows] == ["p2", "p4", "p5", "p3"]
+
+
+def memory_limit(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+
+def test_a_python_step_lowers_the_memory_limit_and_puts_the_profiles_back(monkeypatch):
+    monkeypatch.setenv(warehouse.PROFILE_MEMORY_LIMIT_ENV, "1500MB")
+    con = duckdb.connect()
+    con.execute("set memory_limit = '1500MB'")
+    before = memory_limit(con)
+    done, restore = warehouse.lower_memory_limit(con, "256MB")
+    assert memory_limit(con) == "244.1 MiB"  # 256 MB
+    assert done == f"memory_limit {before} -> 256MB during the step"
+    restore()
+    assert memory_limit(con) == before  # the exact profile value, not the rounded one
+
+
+def test_a_limit_duckdb_refuses_or_an_empty_one_changes_nothing():
+    con = duckdb.connect()
+    con.execute("set memory_limit = '1GB'")
+    before = memory_limit(con)
+    done, restore = warehouse.lower_memory_limit(con, "a lot")
+    assert done.startswith(f"memory_limit kept at {before}")
+    restore()
+    assert memory_limit(con) == before
+    assert warehouse.lower_memory_limit(con, "")[0] is None
+    assert warehouse.lower_memory_limit(object(), "256MB")[0] is None
+    assert memory_limit(con) == before

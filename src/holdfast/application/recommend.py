@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -36,8 +36,9 @@ import numpy as np
 import pyarrow as pa
 from scipy import sparse
 
+from holdfast.application.parallel import map_in_order
 from holdfast.application.records import RunContext, status_columns, status_fields
-from holdfast.application.resilience import RetryPolicy, run_in_batches
+from holdfast.application.resilience import RetryPolicy, numbered_batches, run_in_batches
 from holdfast.domain.neighbours import (
     copurchase_neighbours,
     rank_within_rows,
@@ -372,6 +373,60 @@ def _candidates_array(model: RecommenderModel, per_customer: list[_Scored | None
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct, mask=mask)
 
 
+@dataclass(frozen=True)
+class _ScoringJob:
+    """What every batch of one scoring run shares (sent once to each worker)."""
+
+    model: RecommenderModel
+    k: int
+    weights: ScoringWeights
+    recommender_version: str
+    run: RunContext
+    policy: RetryPolicy
+    batch_size: int
+
+
+def _score_record_batch(job: _ScoringJob, item: tuple[int, pa.RecordBatch]) -> pa.RecordBatch:
+    """One output batch for one input batch whose first inference batch is numbered
+    `item[0]` (module level: it runs in worker processes)."""
+    first_batch_number, batch = item
+    histories = batch.column("purchased_product_ids").to_pylist()
+    segment_ids = batch.column("segment_id").to_pylist()
+
+    def score(rows: list[int]) -> list[_Scored]:
+        return score_histories(
+            job.model,
+            [histories[r] for r in rows],
+            [segment_ids[r] for r in rows],
+            job.k,
+            job.weights,
+        )
+
+    outcomes = list(
+        run_in_batches(
+            list(range(batch.num_rows)),
+            score,
+            keys=batch.column("customer_id").to_pylist(),
+            batch_size=job.batch_size,
+            policy=job.policy,
+            first_batch_number=first_batch_number,
+        )
+    )
+    n = len(outcomes)
+    return pa.RecordBatch.from_arrays(
+        [
+            batch.column("customer_id").cast(pa.string()),
+            batch.column("scoring_fingerprint").cast(pa.string()),
+            batch.column("segment_id").cast(pa.int32()),
+            batch.column("segment_model_id").cast(pa.string()),
+            _candidates_array(job.model, [o.value if o.ok else None for o in outcomes]),
+            pa.array([job.recommender_version] * n, pa.string()),
+            *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), job.run),
+        ],
+        schema=output_schema(),
+    )
+
+
 def score_customers(
     batches: Iterable[pa.RecordBatch],
     model: RecommenderModel,
@@ -382,43 +437,18 @@ def score_customers(
     run: RunContext,
     policy: RetryPolicy,
     batch_size: int,
+    processes: int = 1,
+    on_start: Callable[[int], None] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """One output row per input customer (columns INPUT_COLUMNS) with up to
-    `k` candidates, best first."""
-    schema = output_schema()
-    next_batch_number = 1
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        histories = batch.column("purchased_product_ids").to_pylist()
-        segment_ids = batch.column("segment_id").to_pylist()
-
-        def score(rows: list[int], histories=histories, segment_ids=segment_ids):
-            return score_histories(
-                model, [histories[r] for r in rows], [segment_ids[r] for r in rows], k, weights
-            )
-
-        outcomes = list(
-            run_in_batches(
-                list(range(batch.num_rows)),
-                score,
-                keys=batch.column("customer_id").to_pylist(),
-                batch_size=batch_size,
-                policy=policy,
-                first_batch_number=next_batch_number,
-            )
-        )
-        next_batch_number = outcomes[-1].batch_number + 1
-        n = len(outcomes)
-        yield pa.RecordBatch.from_arrays(
-            [
-                batch.column("customer_id").cast(pa.string()),
-                batch.column("scoring_fingerprint").cast(pa.string()),
-                batch.column("segment_id").cast(pa.int32()),
-                batch.column("segment_model_id").cast(pa.string()),
-                _candidates_array(model, [o.value if o.ok else None for o in outcomes]),
-                pa.array([recommender_version] * n, pa.string()),
-                *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), run),
-            ],
-            schema=schema,
-        )
+    `k` candidates, best first, in input order. With `processes` > 1, input
+    batches are scored in that many worker processes (application.parallel);
+    the rows are the same either way."""
+    job = _ScoringJob(model, k, weights, recommender_version, run, policy, batch_size)
+    yield from map_in_order(
+        _score_record_batch,
+        job,
+        numbered_batches(batches, batch_size),
+        processes=processes,
+        on_start=on_start,
+    )

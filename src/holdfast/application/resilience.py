@@ -11,7 +11,7 @@ checked before each call; without them a call costs nothing extra.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 P = TypeVar("P")
 R = TypeVar("R")
+B = TypeVar("B")  # a record batch: anything with num_rows
 
 REASON_PERMANENT = "permanent_error"
 REASON_RETRIES_EXHAUSTED = "retries_exhausted"
@@ -207,3 +208,16 @@ def run_in_batches(
                     latency,
                     result.attempts,
                 )
+
+
+def numbered_batches(batches: Iterable[B], batch_size: int) -> Iterator[tuple[int, B]]:
+    """Non-empty record batches, each with the number its first inference batch
+    gets from run_in_batches, numbered on across batches as if the stream were
+    one (so numbers do not depend on which process runs a batch)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    next_number = 1
+    for batch in batches:
+        if batch.num_rows:
+            yield next_number, batch
+            next_number += -(-batch.num_rows // batch_size)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from holdfast.application.parallel import map_in_order
 from holdfast.application.ports import Clusterer, FittedClusterer
 from holdfast.application.records import (
     RunContext,
@@ -28,7 +29,7 @@ from holdfast.application.records import (
     status_columns,
     status_fields,
 )
-from holdfast.application.resilience import RetryPolicy, run_in_batches
+from holdfast.application.resilience import RetryPolicy, numbered_batches, run_in_batches
 from holdfast.domain.reduction import Projection, fit_pca, unit_rows
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID, match_segment_ids
 
@@ -155,6 +156,62 @@ def assignment_schema() -> pa.Schema:
     )
 
 
+@dataclass(frozen=True)
+class _AssignJob:
+    """What every batch of one labelling run shares (sent once to each worker)."""
+
+    model: SegmentModel | None
+    dimension: int
+    run: RunContext
+    policy: RetryPolicy
+    batch_size: int
+
+
+def _assign_record_batch(job: _AssignJob, item: tuple[int, pa.RecordBatch]) -> pa.RecordBatch:
+    """Labels for one input batch whose first inference batch is numbered
+    `item[0]` (module level: it runs in worker processes)."""
+    first_batch_number, batch = item
+    model = job.model
+    model_id = model.segment_model_id if model is not None else UNSEGMENTED_MODEL_ID
+    vectors, present = array_to_vectors(batch.column("vector"), job.dimension)
+    present &= np.asarray(batch.column("has_vector").to_pylist(), dtype=bool)
+
+    def label(rows: list[int]) -> list[tuple[int, float]]:
+        rows_arr = np.asarray(rows, dtype=np.int64)
+        segments = np.full(len(rows), NOISE_SEGMENT_ID, dtype=np.int32)
+        strengths = np.zeros(len(rows), dtype=np.float64)
+        with_vector = present[rows_arr]
+        if model is not None and with_vector.any():
+            s, m = model.assign(vectors[rows_arr[with_vector]])
+            segments[with_vector], strengths[with_vector] = s, m
+        return list(zip(segments.tolist(), strengths.tolist(), strict=True))
+
+    outcomes = list(
+        run_in_batches(
+            list(range(batch.num_rows)),
+            label,
+            keys=batch.column("customer_id").to_pylist(),
+            batch_size=job.batch_size,
+            policy=job.policy,
+            first_batch_number=first_batch_number,
+        )
+    )
+    n = len(outcomes)
+    segment_ids = [o.value[0] if o.ok else None for o in outcomes]
+    return pa.RecordBatch.from_arrays(
+        [
+            batch.column("customer_id").cast(pa.string()),
+            batch.column("profile_fingerprint").cast(pa.string()),
+            pa.array([model_id] * n, pa.string()),
+            pa.array(segment_ids, pa.int32()),
+            pa.array([o.value[1] if o.ok else None for o in outcomes], pa.float64()),
+            pa.array([None if s is None else s == NOISE_SEGMENT_ID for s in segment_ids]),
+            *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), job.run),
+        ],
+        schema=assignment_schema(),
+    )
+
+
 def assign_segments(
     batches: Iterable[pa.RecordBatch],
     model: SegmentModel | None,
@@ -163,51 +220,19 @@ def assign_segments(
     run: RunContext,
     policy: RetryPolicy,
     batch_size: int,
+    processes: int = 1,
+    on_start: Callable[[int], None] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Label every input customer (columns ASSIGN_INPUT_COLUMNS). A customer
-    without a vector is noise with strength 0: nothing to place them by; with no
-    segment model yet (too few customers to fit), everyone is noise."""
-    schema = assignment_schema()
-    model_id = model.segment_model_id if model is not None else UNSEGMENTED_MODEL_ID
-    next_batch_number = 1
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        vectors, present = array_to_vectors(batch.column("vector"), dimension)
-        present &= np.asarray(batch.column("has_vector").to_pylist(), dtype=bool)
-
-        def label(rows: list[int], vectors=vectors, present=present) -> list[tuple[int, float]]:
-            rows_arr = np.asarray(rows, dtype=np.int64)
-            segments = np.full(len(rows), NOISE_SEGMENT_ID, dtype=np.int32)
-            strengths = np.zeros(len(rows), dtype=np.float64)
-            with_vector = present[rows_arr]
-            if model is not None and with_vector.any():
-                s, m = model.assign(vectors[rows_arr[with_vector]])
-                segments[with_vector], strengths[with_vector] = s, m
-            return list(zip(segments.tolist(), strengths.tolist(), strict=True))
-
-        outcomes = list(
-            run_in_batches(
-                list(range(batch.num_rows)),
-                label,
-                keys=batch.column("customer_id").to_pylist(),
-                batch_size=batch_size,
-                policy=policy,
-                first_batch_number=next_batch_number,
-            )
-        )
-        next_batch_number = outcomes[-1].batch_number + 1
-        n = len(outcomes)
-        segment_ids = [o.value[0] if o.ok else None for o in outcomes]
-        yield pa.RecordBatch.from_arrays(
-            [
-                batch.column("customer_id").cast(pa.string()),
-                batch.column("profile_fingerprint").cast(pa.string()),
-                pa.array([model_id] * n, pa.string()),
-                pa.array(segment_ids, pa.int32()),
-                pa.array([o.value[1] if o.ok else None for o in outcomes], pa.float64()),
-                pa.array([None if s is None else s == NOISE_SEGMENT_ID for s in segment_ids]),
-                *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), run),
-            ],
-            schema=schema,
-        )
+    """Label every input customer (columns ASSIGN_INPUT_COLUMNS), in input
+    order. A customer without a vector is noise with strength 0: nothing to
+    place them by; with no segment model yet (too few customers to fit),
+    everyone is noise. With `processes` > 1, input batches are labelled in that
+    many worker processes (application.parallel); the rows are the same."""
+    job = _AssignJob(model, dimension, run, policy, batch_size)
+    yield from map_in_order(
+        _assign_record_batch,
+        job,
+        numbered_batches(batches, batch_size),
+        processes=processes,
+        on_start=on_start,
+    )

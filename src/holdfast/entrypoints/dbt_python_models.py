@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +36,26 @@ from holdfast.domain.segmentation import (
     refit_decision,
 )
 from holdfast.entrypoints.observed import observed_step
-from holdfast.infrastructure import warehouse
+from holdfast.infrastructure import step_telemetry, warehouse
 from holdfast.infrastructure.clustering import HdbscanClusterer
 from holdfast.infrastructure.model_store import dump_model, load_model
 
 VECTOR_DIMENSION = 384
 STREAM_BATCH_ROWS = 8192
+# env override of STREAM_BATCH_ROWS (rows per record batch a step reads); tests use it to
+# run the worker processes on small data
+STREAM_BATCH_ROWS_ENV = "HOLDFAST_STREAM_BATCH_ROWS"
+
+
+def _stream_batch_rows() -> int:
+    return _int(STREAM_BATCH_ROWS_ENV, os.environ.get(STREAM_BATCH_ROWS_ENV, STREAM_BATCH_ROWS), 1)
+
+
+def _announce_workers(step: str) -> Callable[[int], None]:
+    log = step_telemetry.dbt_log()
+    return lambda n: log(f"{step}: {n} worker processes")
+
+
 # the language model is ~100x slower per row: smaller batches, so progress
 # lines come every few seconds
 EMBED_STREAM_ROWS = 1024
@@ -207,7 +222,7 @@ def customer_vectors_model(
     return warehouse.as_reader(
         customer_vectors.output_schema(VECTOR_DIMENSION),
         customer_vectors.build_customer_vectors(
-            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
+            warehouse.stream(con, sql, params, _stream_batch_rows()),
             {p: i for i, p in enumerate(product_ids)},
             matrix,
             embedding_model_version=version_row[0] if version_row else "none",
@@ -357,11 +372,13 @@ def customer_segments_model(
     max_retries: Any,
     initial_backoff: Any,
     max_failed_runs: Any,
+    processes: Any = 1,
 ) -> pa.RecordBatchReader:
     """int_customers_segmented: label customers with the current segment model."""
     settings = StepSettings.parse(
         batch_size, max_retries, initial_backoff, max_failed_runs, step="assign_segments"
     )
+    n_processes = _int("inference_processes", processes, 1)
     run = warehouse.run_context(con, runs)
     models_view = warehouse.view(con, models, "hf_models")
     row = warehouse.first_row(
@@ -385,12 +402,14 @@ def customer_segments_model(
     return warehouse.as_reader(
         segments.assignment_schema(),
         segments.assign_segments(
-            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
+            warehouse.stream(con, sql, params, _stream_batch_rows()),
             model,
             dimension=VECTOR_DIMENSION,
             run=run,
             policy=settings.policy,
             batch_size=settings.batch_size,
+            processes=n_processes,
+            on_start=_announce_workers("assign_segments"),
         ),
     )
 
@@ -595,12 +614,14 @@ def recommendations_model(
     max_retries: Any,
     initial_backoff: Any,
     max_failed_runs: Any,
+    processes: Any = 1,
 ) -> pa.RecordBatchReader:
     """int_recommendations_scored: candidates for customers whose inputs changed,
     or everyone after a refit of the recommender or a change of its settings."""
     settings = StepSettings.parse(
         batch_size, max_retries, initial_backoff, max_failed_runs, step="recommend"
     )
+    n_processes = _int("inference_processes", processes, 1)
     k = _int("recommendation_candidates_per_customer", candidates_per_customer, 1)
     weights = scoring_weights(weight_copurchase, weight_semantic, weight_segment, weight_popularity)
     run = warehouse.run_context(con, runs)
@@ -628,7 +649,7 @@ def recommendations_model(
     return warehouse.as_reader(
         schema,
         recommend.score_customers(
-            warehouse.stream(con, sql, params, STREAM_BATCH_ROWS),
+            warehouse.stream(con, sql, params, _stream_batch_rows()),
             model,
             k=k,
             weights=weights,
@@ -636,5 +657,7 @@ def recommendations_model(
             run=run,
             policy=settings.policy,
             batch_size=settings.batch_size,
+            processes=n_processes,
+            on_start=_announce_workers("recommend"),
         ),
     )

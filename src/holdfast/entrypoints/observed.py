@@ -6,12 +6,15 @@
 wraps the returned Arrow reader (or table) so the step logs progress through
 dbt's logger (console and logs/dbt.log) and leaves a report (rows, wall and
 CPU seconds, peak memory, set-up included) for the model `ops_step_telemetry`.
-The data passes through unchanged.
+The data passes through unchanged. While the step runs, DuckDB's memory limit
+is lowered (STEP_MEMORY_LIMIT), so its page cache does not sit beside the
+step's own memory.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -24,6 +27,10 @@ from holdfast.infrastructure import step_telemetry, warehouse
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# DuckDB's memory limit while a Python step runs (env HOLDFAST_DUCKDB_STEP_MEMORY_LIMIT;
+# empty keeps the profile's): see warehouse.lower_memory_limit
+STEP_MEMORY_LIMIT = "512MB"
+
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -34,6 +41,14 @@ def _batches(result: pa.RecordBatchReader | pa.Table) -> Iterator[pa.RecordBatch
         yield from result
     else:
         yield from result.to_batches()
+
+
+def _then(batches: Iterator[pa.RecordBatch], done: Callable[[], None]) -> Iterator[pa.RecordBatch]:
+    """`batches`, then `done()` once they end, fail or are abandoned."""
+    try:
+        yield from batches
+    finally:
+        done()
 
 
 def observed_step(step: str) -> Callable[[F], F]:
@@ -66,12 +81,18 @@ def observed_step(step: str) -> Callable[[F], F]:
                 expected_rows=step_telemetry.ExpectedRows.get,
             )
             observer.begin()
+            lowered, restore_limit = warehouse.lower_memory_limit(
+                con, os.environ.get(warehouse.STEP_MEMORY_LIMIT_ENV, STEP_MEMORY_LIMIT)
+            )
+            if lowered:
+                log(f"{step}: {lowered}")
             try:
                 result = function(con, *args, **kwargs)
             except BaseException as failure:
+                restore_limit()
                 observer.finish(f"{type(failure).__name__}: {failure}")
                 raise
-            observed = observer.stream(_batches(result))
+            observed = _then(observer.stream(_batches(result)), restore_limit)
             if isinstance(result, pa.RecordBatchReader):
                 return pa.RecordBatchReader.from_batches(result.schema, observed)
             return pa.Table.from_batches(list(observed), schema=result.schema)

@@ -161,6 +161,7 @@ def spark_customer_segments_model(
     max_retries: Any,
     initial_backoff: Any,
     max_failed_runs: Any,
+    processes: Any = 1,  # Spark parallelises by partition; the DuckDB knob is ignored
 ) -> Any:
     """int_customers_segmented on Spark: label customers with the current segment model."""
     settings = StepSettings.parse(
@@ -217,6 +218,7 @@ def spark_recommendations_model(
     max_retries: Any,
     initial_backoff: Any,
     max_failed_runs: Any,
+    processes: Any = 1,  # Spark parallelises by partition; the DuckDB knob is ignored
 ) -> Any:
     """int_recommendations_scored on Spark: candidates for customers whose inputs
     changed, or everyone after a refit of the recommender or a change of its settings."""

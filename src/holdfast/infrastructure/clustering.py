@@ -1,10 +1,23 @@
-"""HDBSCAN behind the Clusterer port (fit on a sample, approximate_predict)."""
+"""HDBSCAN behind the Clusterer port (fit on a sample, approximate prediction)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class _PredictionTables:
+    """The condensed tree as arrays indexed by node id, for vectorised lookups."""
+
+    row_of_child: np.ndarray  # node id -> row of the condensed tree (0 if none)
+    parent_of_cluster: np.ndarray  # cluster id -> parent cluster (-1 if none)
+    lambda_of_cluster: np.ndarray  # cluster id -> lambda at which it split off
+    label_of_cluster: np.ndarray  # cluster id -> selected label, or -1
+    max_lambda_of_cluster: np.ndarray  # cluster id -> max lambda in the cluster
+    tree_root: int
 
 
 @dataclass
@@ -18,13 +31,86 @@ class HdbscanFitted:
         labels = self.model.labels_
         return int(labels.max()) + 1 if len(labels) else 0
 
-    def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        import hdbscan
+    @cached_property
+    def _tables(self) -> _PredictionTables:
+        raw = self.model.condensed_tree_._raw_tree
+        data = self.model.prediction_data_
+        clusters = data.cluster_tree
+        size = int(max(raw["parent"].max(), raw["child"].max())) + 1
+        row_of_child = np.zeros(size, dtype=np.int64)
+        # the first row naming a node as child wins (written last)
+        rows = np.arange(len(raw), dtype=np.int64)[::-1]
+        row_of_child[raw["child"][rows]] = rows
+        parent = np.full(size, -1, dtype=np.int64)
+        parent[clusters["child"]] = clusters["parent"]
+        split_lambda = np.full(size, -np.inf)
+        split_lambda[clusters["child"]] = clusters["lambda_val"]
+        label = np.full(size, -1, dtype=np.int64)
+        max_lambda = np.zeros(size)
+        for cluster, value in data.cluster_map.items():
+            label[int(cluster)] = int(value)
+        for cluster, value in data.max_lambdas.items():
+            if int(cluster) < size:
+                max_lambda[int(cluster)] = float(value)
+        return _PredictionTables(
+            row_of_child=row_of_child,
+            parent_of_cluster=parent,
+            lambda_of_cluster=split_lambda,
+            label_of_cluster=label,
+            max_lambda_of_cluster=max_lambda,
+            tree_root=int(clusters["parent"].min()),
+        )
 
-        if self.n_clusters == 0:
-            return np.full(len(points), -1, dtype=np.int64), np.zeros(len(points))
-        labels, strengths = hdbscan.approximate_predict(self.model, np.asarray(points))
-        return np.asarray(labels, dtype=np.int64), np.asarray(strengths, dtype=np.float64)
+    def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """HDBSCAN's approximate prediction, vectorised over the points.
+
+        The same rule as hdbscan.approximate_predict (a test checks they
+        agree point for point): a point joins the tree under its nearest
+        neighbour by mutual reachability, at lambda = 1 / that distance, and
+        climbs to the ancestor cluster still alive at that lambda; its label
+        is that cluster's selected label (or noise) and its strength is
+        lambda / the cluster's largest lambda. hdbscan walks the tree point by
+        point in Python (160 us a point, 5 minutes for 2 million customers).
+        """
+        points = np.asarray(points, dtype=np.float64)
+        n = len(points)
+        if self.n_clusters == 0 or n == 0:
+            return np.full(n, -1, dtype=np.int64), np.zeros(n)
+        data = self.model.prediction_data_
+        min_samples = self.model.min_samples or self.model.min_cluster_size
+        distances, neighbours = data.tree.query(points, k=2 * min_samples)
+        reachability = np.maximum(
+            np.maximum(data.core_distances[neighbours], distances[:, [min_samples]]), distances
+        )
+        at = reachability.argmin(axis=1)  # the first of equal distances, as hdbscan
+        every = np.arange(n)
+        nearest = neighbours[every, at]
+        closest = reachability[every, at]
+        with np.errstate(divide="ignore"):
+            lambdas = np.where(closest > 0.0, 1.0 / closest, np.finfo(np.float64).max)
+
+        tables = self._tables
+        raw = self.model.condensed_tree_._raw_tree
+        row = tables.row_of_child[nearest]
+        cluster = raw["parent"][row].astype(np.int64)
+        # climb while the point's lambda is below where the cluster split off
+        climbing = np.flatnonzero(raw["lambda_val"][row] > lambdas)
+        while climbing.size:
+            current = cluster[climbing]
+            moves = (current > tables.tree_root) & (
+                tables.lambda_of_cluster[current] >= lambdas[climbing]
+            )
+            climbing = climbing[moves]
+            cluster[climbing] = tables.parent_of_cluster[cluster[climbing]]
+
+        labels = tables.label_of_cluster[cluster]
+        top = tables.max_lambda_of_cluster[cluster]
+        strengths = np.where(
+            labels >= 0,
+            np.where(top > 0.0, np.minimum(top, lambdas) / np.where(top > 0.0, top, 1.0), 1.0),
+            0.0,
+        )
+        return labels, strengths
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the result in record batches, so memory holds one batch, not a table.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -112,3 +113,46 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     """The first row of a query, or None."""
     rows = con.execute(sql, list(params or [])).fetchall()
     return rows[0] if rows else None
+
+
+STEP_MEMORY_LIMIT_ENV = "HOLDFAST_DUCKDB_STEP_MEMORY_LIMIT"
+PROFILE_MEMORY_LIMIT_ENV = "HOLDFAST_DUCKDB_MEMORY_LIMIT"
+
+
+def _shown_limit(limit: str) -> str:
+    """How DuckDB shows a memory limit (it rounds: '1500MB' shows '1.3 GiB')."""
+    scratch = duckdb.connect()
+    try:
+        scratch.execute(f"set memory_limit = '{limit}'")
+        return str(scratch.execute("select current_setting('memory_limit')").fetchall()[0][0])
+    finally:
+        scratch.close()
+
+
+def lower_memory_limit(con: Any, limit: str | None) -> tuple[str | None, Any]:
+    """Lower DuckDB's memory_limit to `limit` while a Python step runs.
+
+    DuckDB's buffer pool keeps up to the profile's limit (1.5 GB) of cached
+    pages from the SQL models before; a Python step's own memory (a model,
+    its batches, worker processes) comes on top. Lowering the limit evicts
+    those pages (they are on disk) and gives the memory back at once; the
+    step's queries spill past it if they must. Returns (what was done, a
+    function that puts the previous limit back). The previous limit is read
+    back as DuckDB shows it, rounded; when that is how the profile's
+    HOLDFAST_DUCKDB_MEMORY_LIMIT shows, the exact profile value is restored.
+    No-op for a non-DuckDB session, an empty `limit`, or a limit DuckDB refuses.
+    """
+    if not limit or not isinstance(con, duckdb.DuckDBPyConnection):
+        return None, lambda: None
+    shown = str(first_row(con, "select current_setting('memory_limit')")[0])
+    try:
+        con.execute(f"set memory_limit = '{limit}'")
+    except duckdb.Error as error:
+        return f"memory_limit kept at {shown} ({type(error).__name__}: {error})", lambda: None
+    profile = os.environ.get(PROFILE_MEMORY_LIMIT_ENV, "1500MB")
+    previous = profile if _shown_limit(profile) == shown else shown
+
+    def restore() -> None:
+        con.execute(f"set memory_limit = '{previous}'")
+
+    return f"memory_limit {shown} -> {limit} during the step", restore

@@ -1,0 +1,85 @@
+"""An order-preserving map over a stream, in worker processes.
+
+The per-customer steps are single-threaded numpy/scipy work (scipy's sparse
+kernels hold the GIL, so threads do not help); on a two-core machine a second
+process doubles them. Workers are spawned (not forked: the dbt process runs
+DuckDB's threads, and a fork copies their locks mid-flight), receive the
+step's shared state (a fitted model) once, and then map items in order. A
+stream of a single item, the common incremental case, never starts a pool.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import chain
+from typing import Any, TypeVar
+
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+
+_END = object()
+_worker_state: Any = None
+
+
+def _set_worker_state(state: Any) -> None:
+    global _worker_state
+    _worker_state = state
+
+
+def _call_with_worker_state(fn: Callable[[Any, Any], Any], item: Any) -> Any:
+    return fn(_worker_state, item)
+
+
+def map_in_order(
+    fn: Callable[[S, T], R],
+    state: S,
+    items: Iterable[T],
+    *,
+    processes: int,
+    window: int | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Iterator[R]:
+    """Yield fn(state, item) for each item, in the items' order.
+
+    With `processes` > 1 and at least two items, the calls run in that many
+    spawned processes, at most `window` (default 2 x processes) in flight; `fn`
+    must be a module-level function and `state`, items and results picklable.
+    Otherwise they run here. An exception in a call is raised here, and the
+    pool is shut down without running the calls still queued. `on_start` is
+    told the number of processes when a pool starts.
+    """
+    iterator = iter(items)
+    first = next(iterator, _END)
+    if first is _END:
+        return
+    second = next(iterator, _END)
+    if processes <= 1 or second is _END:
+        yield fn(state, first)
+        if second is not _END:
+            yield fn(state, second)
+            for item in iterator:
+                yield fn(state, item)
+        return
+    in_flight = window or 2 * processes
+    if on_start is not None:
+        on_start(processes)
+    pool = ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_set_worker_state,
+        initargs=(state,),
+    )
+    try:
+        pending: deque[Future] = deque()
+        for item in chain([first, second], iterator):
+            pending.append(pool.submit(_call_with_worker_state, fn, item))
+            if len(pending) >= in_flight:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,45 @@
+"""map_in_order: the same results in the same order, in this process or in workers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from holdfast.application.parallel import map_in_order
+
+
+def scaled_with_pid(factor: int, item: int) -> tuple[int, int]:
+    return item * factor, os.getpid()
+
+
+def fails_on_seven(_state: None, item: int) -> int:
+    if item == 7:
+        raise ValueError(f"cannot take {item}")
+    return item
+
+
+def test_results_keep_the_input_order_in_worker_processes():
+    out = list(map_in_order(scaled_with_pid, 3, range(40), processes=2, window=3))
+    assert [value for value, _ in out] == [3 * i for i in range(40)]
+    pids = {pid for _, pid in out}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+
+
+@pytest.mark.parametrize("items", [[], [5]])
+def test_a_stream_of_at_most_one_item_runs_here(items):
+    out = list(map_in_order(scaled_with_pid, 2, items, processes=2))
+    assert out == [(2 * i, os.getpid()) for i in items]
+
+
+def test_one_process_runs_everything_here():
+    out = list(map_in_order(scaled_with_pid, 1, range(5), processes=1))
+    assert out == [(i, os.getpid()) for i in range(5)]
+
+
+def test_an_error_in_a_worker_is_raised_here_after_the_results_before_it():
+    seen = []
+    with pytest.raises(ValueError, match="cannot take 7"):
+        for value in map_in_order(fails_on_seven, None, range(20), processes=2):
+            seen.append(value)
+    assert seen == list(range(7))
