@@ -5,7 +5,8 @@
 -- Incremental per customer: recomputes customers whose purchases or profile
 -- were refreshed since the last run, and the buyers of products re-embedded
 -- since then. Run per bucket of customers (macro in_customer_buckets), so
--- memory follows profile_bucket_customers.
+-- memory follows profile_bucket_customers; an incremental run sizes its
+-- buckets by the customers it recomputes (customers_to_refresh).
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
@@ -13,9 +14,8 @@
     post_hook=["{{ delete_customers_missing_from(ref('int_customers_current')) }}", "{{ drop_bucket_scratch() }}"],
 ) }}
 
-{% set profiles_sql %}
-with
-
+{#- the inputs, each cut to the bucket's customers where it has them -#}
+{% set inputs_sql %}
 int_customers_current as (
     select * from {{ ref('int_customers_current') }}
     where __HOLDFAST_CUSTOMER_BUCKET__
@@ -28,21 +28,34 @@ int_purchases_deduplicated as (
 
 int_products_embedded as (
     select * from {{ ref('int_products_embedded') }}
-),
+)
+{% endset %}
+
+{#- the customers an incremental run recomputes (reads the CTEs above): the
+    model's CTE customers_to_refresh, and what in_customer_buckets sizes its
+    buckets by -#}
+{% set customers_to_refresh_sql %}
+{{ customers_refreshed_since_last_run('int_customers_current') }}
+union
+{{ customers_refreshed_since_last_run('int_purchases_deduplicated') }}
+union
+select int_purchases_deduplicated.customer_id
+from int_purchases_deduplicated
+inner join int_products_embedded
+    on int_purchases_deduplicated.product_id = int_products_embedded.product_id
+where int_products_embedded.processed_at > (
+    select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+)
+{% endset %}
+
+{% set profiles_sql %}
+with
+
+{{ inputs_sql }},
 
 {% if is_incremental() %}
 customers_to_refresh as (
-    {{ customers_refreshed_since_last_run('int_customers_current') }}
-    union
-    {{ customers_refreshed_since_last_run('int_purchases_deduplicated') }}
-    union
-    select int_purchases_deduplicated.customer_id
-    from int_purchases_deduplicated
-    inner join int_products_embedded
-        on int_purchases_deduplicated.product_id = int_products_embedded.product_id
-    where int_products_embedded.processed_at > (
-        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
-    )
+    {{ customers_to_refresh_sql }}
 ),
 {% endif %}
 
@@ -122,4 +135,9 @@ final as (
 select * from final
 {% endset %}
 
-{{ in_customer_buckets(profiles_sql, ref('int_customers_current'), 'profile_bucket_customers') }}
+{{ in_customer_buckets(
+    profiles_sql,
+    ref('int_customers_current'),
+    'profile_bucket_customers',
+    pending_customers_sql='with ' ~ inputs_sql ~ ' ' ~ customers_to_refresh_sql,
+) }}

@@ -14,7 +14,8 @@
 -- Run per bucket of customers (macro in_customer_buckets): a full check at 2
 -- million customers is 60 million candidates, whose joins and ranking spilled
 -- more than 50 GB to disk as one statement; per bucket they stay bounded by
--- check_bucket_customers.
+-- check_bucket_customers. An incremental run sizes its buckets by the
+-- customers it checks (customers_to_check), so a small run is one statement.
 
 {{ config(
     materialized='incremental',
@@ -22,6 +23,43 @@
     incremental_strategy='delete+insert',
     post_hook=["{{ drop_unservable_customers() }}", "{{ drop_bucket_scratch() }}"],
 ) }}
+
+{#- the fingerprint of the rules' inputs: stock of the current catalog,
+    min_confidence and the value range -#}
+{% set rules_inputs_sql %}
+select
+    md5(
+        coalesce(
+            string_agg(
+                product_id || ':' || is_in_stock::varchar, ',' order by product_id
+            ),
+            ''
+        )
+        || '|{{ checked_var('min_confidence', min_value=0, max_value=1) }}'
+        || '|{{ checked_var('predicted_value_min') }}'
+        || '|{{ checked_var('predicted_value_max') }}'
+    ) as rules_fingerprint
+from {{ ref('int_products_current') }}
+{% endset %}
+
+{#- the scorings this run checks: on an incremental run those newer than the
+    last check, or all when the rules' inputs changed (reads the CTE
+    rules_inputs); on a first build all -#}
+{% set to_check_condition = (
+    "processed_at > (select coalesce(max(generated_at), '-infinity'::timestamptz) from " ~ this ~ ")"
+    ~ " or (select rules_fingerprint from rules_inputs)"
+    ~ " is distinct from (select any_value(rules_fingerprint) from " ~ this ~ ")"
+) if is_incremental() else 'true' %}
+
+{#- the customers this run checks: the model's CTE customers_to_check, and
+    what in_customer_buckets sizes its buckets by on an incremental run -#}
+{% set customers_to_check_sql %}
+select customer_id
+from {{ ref('int_recommendations_scored') }}
+where
+    __HOLDFAST_CUSTOMER_BUCKET__
+    and ({{ to_check_condition }})
+{% endset %}
 
 {% set checked_sql %}
 with
@@ -49,46 +87,19 @@ recommendation_rules as (
 ),
 
 rules_inputs as (
-    select
-        md5(
-            coalesce(
-                string_agg(
-                    product_id || ':' || is_in_stock::varchar, ',' order by product_id
-                ),
-                ''
-            )
-            || '|{{ checked_var('min_confidence', min_value=0, max_value=1) }}'
-            || '|{{ checked_var('predicted_value_min') }}'
-            || '|{{ checked_var('predicted_value_max') }}'
-        ) as rules_fingerprint
-    from int_products_current
+    {{ rules_inputs_sql }}
 ),
 
 scored_to_check as (
     select int_recommendations_scored.*
     from int_recommendations_scored
-    {% if is_incremental() %}
-        where
-            processed_at > (select coalesce(max(generated_at), '-infinity'::timestamptz) from {{ this }})
-            or (select rules_fingerprint from rules_inputs)
-            is distinct from (select any_value(rules_fingerprint) from {{ this }})
-    {% endif %}
+    where {{ to_check_condition }}
 ),
 
 -- the same customers, read apart from the candidate lists (a CTE read twice
 -- may be materialised whole)
 customers_to_check as (
-    select customer_id
-    from {{ ref('int_recommendations_scored') }}
-    where
-        __HOLDFAST_CUSTOMER_BUCKET__
-    {% if is_incremental() %}
-        and (
-            processed_at > (select coalesce(max(generated_at), '-infinity'::timestamptz) from {{ this }})
-            or (select rules_fingerprint from rules_inputs)
-            is distinct from (select any_value(rules_fingerprint) from {{ this }})
-        )
-    {% endif %}
+    {{ customers_to_check_sql }}
 ),
 
 candidates as (
@@ -183,4 +194,9 @@ final as (
 select * from final
 {% endset %}
 
-{{ in_customer_buckets(checked_sql, ref('int_customers_current'), 'check_bucket_customers') }}
+{{ in_customer_buckets(
+    checked_sql,
+    ref('int_customers_current'),
+    'check_bucket_customers',
+    pending_customers_sql='with rules_inputs as (' ~ rules_inputs_sql ~ ') ' ~ customers_to_check_sql,
+) }}

@@ -3,7 +3,10 @@ and rescores only the customers a new batch touched."""
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -29,8 +32,22 @@ CURRENT_STATE = {
 }
 
 
+CANDIDATES_CHECKED = "intermediate.int_recommendation_candidates_checked"
+CHECKED_COLUMNS = (
+    "customer_id, product_id, first_broken_rule_id, candidate_rank, recommendation_rank, "
+    "confidence, failed_rules, passes_rules, rules_fingerprint"
+)
+
+
 def _rows(warehouse: Warehouse, table: str, columns: str) -> list[tuple]:
     return warehouse.query(f"select {columns} from {table} order by all")
+
+
+def _scratch_tables_created(log_dir: Path) -> set[str]:
+    """The bucket scratch tables a dbt run created, from its debug log (every
+    statement is logged there; the post-hook's drop is not a create)."""
+    log = (log_dir / "dbt.log").read_text()
+    return set(re.findall(r"create or replace table (\S*holdfast_scratch_\w+)", log))
 
 
 @pytest.fixture(scope="module")
@@ -178,21 +195,89 @@ def test_candidates_checked_per_customer_bucket_equal_one_statement(builds, tmp_
     incremental, _, _ = builds
     copy = Warehouse(tmp_path / "copy.duckdb", incremental.landing_dir, tmp_path / "target")
     shutil.copyfile(incremental.db_path, copy.db_path)
-    table = "intermediate.int_recommendation_candidates_checked"
-    columns = (
-        "customer_id, product_id, first_broken_rule_id, candidate_rank, recommendation_rank, "
-        "confidence, failed_rules, passes_rules, rules_fingerprint"
-    )
-    whole = copy.query(f"select {columns} from {table} order by all")
+    whole = _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS)
     assert whole
-    copy.dbt(
+    n_customers = copy.scalar("select count(*) from intermediate.int_customers_current")
+    n_buckets = math.ceil(n_customers / 250)
+    assert n_buckets > 1
+    logs = tmp_path / "logs"
+    result = copy.dbt(
         "run",
         "--select",
         "int_recommendation_candidates_checked",
         "--full-refresh",
+        "--log-path",
+        str(logs),
         vars={"check_bucket_customers": 250},
     )
-    assert copy.query(f"select {columns} from {table} order by all") == whole
+    # a first build sizes the buckets by all current customers
+    assert (
+        f"int_recommendation_candidates_checked: {n_buckets} buckets for {n_customers} customers"
+        in result.stdout
+    )
+    assert _scratch_tables_created(logs) == {
+        "intermediate.holdfast_scratch_int_recommendation_candidates_checked"
+    }
+    assert _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS) == whole
+
+
+def test_an_incremental_run_sizes_its_buckets_by_the_pending_customers(builds, tmp_path):
+    """With bucket sizes that split all customers into several buckets, an
+    incremental run with few customers pending runs each bucketed model as
+    one statement (no scratch table), recomputes those customers, and the
+    tables still equal the rebuild's (profiles) and the previous checks."""
+    incremental, rebuild, _ = builds
+    copy = Warehouse(tmp_path / "copy.duckdb", incremental.landing_dir, tmp_path / "target")
+    shutil.copyfile(incremental.db_path, copy.db_path)
+    profiles = "intermediate.int_customer_purchase_profiles"
+    checked_before = _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS)
+    assert copy.scalar("select count(*) from intermediate.int_customers_current") > 2 * 250
+
+    # 7 customers pending for each model, as upstream runs leave them: rows
+    # written after the models' last run (a rescoring, rewritten purchases)
+    pending = 7
+    with duckdb.connect(str(copy.db_path)) as con:
+        con.execute(
+            "update inference.int_recommendations_scored set processed_at = now() "
+            f"where customer_id in (select distinct customer_id from {CANDIDATES_CHECKED} "
+            f"order by customer_id limit {pending})"
+        )
+        con.execute(
+            "update intermediate.int_purchases_deduplicated set refreshed_at = now() "
+            f"where customer_id in (select customer_id from {profiles} where n_purchases > 0 "
+            f"order by customer_id limit {pending})"
+        )
+        last_checked = con.execute(
+            f"select max(generated_at) from {CANDIDATES_CHECKED}"
+        ).fetchone()[0]
+        last_profiled = con.execute(f"select max(refreshed_at) from {profiles}").fetchone()[0]
+
+    logs = tmp_path / "logs"
+    result = copy.dbt(
+        "run",
+        "--select",
+        "int_customer_purchase_profiles",
+        "int_recommendation_candidates_checked",
+        "--log-path",
+        str(logs),
+        vars={"check_bucket_customers": 250, "profile_bucket_customers": 250},
+    )
+    for model in ("int_customer_purchase_profiles", "int_recommendation_candidates_checked"):
+        assert f"{model}: 1 bucket for {pending} pending customers" in result.stdout
+    assert _scratch_tables_created(logs) == set()
+
+    # those customers, and only those, were recomputed, to the same rows
+    recomputed_checks = copy.scalar(
+        f"select count(distinct customer_id) from {CANDIDATES_CHECKED} where generated_at > ?",
+        [last_checked],
+    )
+    recomputed_profiles = copy.scalar(
+        f"select count(*) from {profiles} where refreshed_at > ?", [last_profiled]
+    )
+    assert (recomputed_checks, recomputed_profiles) == (pending, pending)
+    assert _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS) == checked_before
+    columns = CURRENT_STATE[profiles]
+    assert _rows(copy, profiles, columns) == _rows(rebuild, profiles, columns)
 
 
 def test_steps_in_worker_processes_write_the_same_rows_under_dbt(builds, tmp_path):
