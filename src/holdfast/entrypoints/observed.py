@@ -29,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # DuckDB's memory limit while a Python step runs (env HOLDFAST_DUCKDB_STEP_MEMORY_LIMIT;
 # empty keeps the profile's): see warehouse.lower_memory_limit
-STEP_MEMORY_LIMIT = "512MB"
+STEP_MEMORY_LIMIT = "768MB"
 
 
 def _now_iso() -> str:

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from holdfast.application.records import RunContext, array_to_vectors
+from holdfast.infrastructure.spark_io import is_spark_session
 from holdfast.infrastructure.step_telemetry import ExpectedRows
 
 
@@ -142,7 +143,8 @@ def lower_memory_limit(con: Any, limit: str | None) -> tuple[str | None, Any]:
     HOLDFAST_DUCKDB_MEMORY_LIMIT shows, the exact profile value is restored.
     No-op for a non-DuckDB session, an empty `limit`, or a limit DuckDB refuses.
     """
-    if not limit or not isinstance(con, duckdb.DuckDBPyConnection):
+    # dbt-duckdb hands Python models a cursor wrapper, not a DuckDBPyConnection
+    if not limit or not callable(getattr(con, "execute", None)) or is_spark_session(con):
         return None, lambda: None
     shown = str(first_row(con, "select current_setting('memory_limit')")[0])
     try:
