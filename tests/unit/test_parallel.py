@@ -43,3 +43,20 @@ def test_an_error_in_a_worker_is_raised_here_after_the_results_before_it():
         for value in map_in_order(fails_on_seven, None, range(20), processes=2):
             seen.append(value)
     assert seen == list(range(7))
+
+
+def blas_threads_in_worker(_state: None, _item: int) -> list[int]:
+    import numpy  # noqa: F401  (loads OpenBLAS)
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("numpy_in_state", [False, True])
+def test_workers_limit_their_blas_threads(numpy_in_state):
+    """Whether OpenBLAS was loaded before the limit (a model in the state) or after."""
+    import numpy
+
+    state = numpy.zeros(3) if numpy_in_state else None
+    out = list(map_in_order(blas_threads_in_worker, state, range(4), processes=2))
+    assert all(threads and set(threads) == {1} for threads in out), out

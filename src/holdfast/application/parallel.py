@@ -11,6 +11,7 @@ stream of a single item, the common incremental case, never starts a pool.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,9 +26,18 @@ _END = object()
 _worker_state: Any = None
 
 
-def _set_worker_state(state: Any) -> None:
+def _start_worker(state: Any, blas_threads: int | None) -> None:
     global _worker_state
     _worker_state = state
+    if blas_threads is not None:
+        # each worker already takes a core: BLAS threads on top of the workers
+        # oversubscribe the cores, and OpenBLAS threads spin while they wait.
+        # Libraries loaded already are limited now, those loaded later by env.
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(blas_threads)
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=blas_threads)
 
 
 def _call_with_worker_state(fn: Callable[[Any, Any], Any], item: Any) -> Any:
@@ -42,6 +52,7 @@ def map_in_order(
     processes: int,
     window: int | None = None,
     on_start: Callable[[int], None] | None = None,
+    blas_threads: int | None = 1,
 ) -> Iterator[R]:
     """Yield fn(state, item) for each item, in the items' order.
 
@@ -50,7 +61,8 @@ def map_in_order(
     must be a module-level function and `state`, items and results picklable.
     Otherwise they run here. An exception in a call is raised here, and the
     pool is shut down without running the calls still queued. `on_start` is
-    told the number of processes when a pool starts.
+    told the number of processes when a pool starts. Each worker limits its
+    BLAS and OpenMP thread pools to `blas_threads` (None: leave them).
     """
     iterator = iter(items)
     first = next(iterator, _END)
@@ -70,8 +82,8 @@ def map_in_order(
     pool = ProcessPoolExecutor(
         processes,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_set_worker_state,
-        initargs=(state,),
+        initializer=_start_worker,
+        initargs=(state, blas_threads),
     )
     try:
         pending: deque[Future] = deque()
