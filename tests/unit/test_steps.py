@@ -1086,19 +1086,24 @@ def test_a_customer_that_cannot_be_scored_fails_alone_with_no_candidates(run_con
     assert [candidates[0], candidates[2]] == healthy.column("candidates").to_pylist()
 
 
-def test_neighbour_signals_are_scaled_against_candidates_not_bought_products():
-    # a and b are always bought together; c only once with a
-    histories = [["a", "b"]] * 5 + [["a", "c"]]
-    model = recommend.fit_recommender(
+def fit_abc(histories, counts, segments=None, **settings) -> recommend.RecommenderModel:
+    """A recommender over products a, b, c from co-purchases only (no embeddings)."""
+    return recommend.fit_recommender(
         ["a", "b", "c"],
         np.eye(3, dtype=np.float32),
         np.zeros(3, dtype=bool),
-        [6, 5, 1],
+        counts,
         [1.0, 1.0, 1.0],
         histories,
-        [None] * len(histories),
-        recommend.FitSettings(copurchase_neighbours=5, semantic_neighbours=0, pool_size=1),
+        segments if segments is not None else [None] * len(histories),
+        recommend.FitSettings(semantic_neighbours=0, **settings),
     )
+
+
+def test_neighbour_signals_are_scaled_against_candidates_not_bought_products():
+    # a and b are always bought together; c only once with a
+    histories = [["a", "b"]] * 5 + [["a", "c"]]
+    model = fit_abc(histories, [6, 5, 1], copurchase_neighbours=5, pool_size=1)
     (scored,) = recommend.score_histories(model, [["a", "b"]], [None], 5, ScoringWeights())
     by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
     assert by_item[model.product_ids.index("c")] == pytest.approx(1.0)
@@ -1108,52 +1113,22 @@ def test_a_candidate_is_scored_by_its_own_nearest_neighbours_among_the_history()
     # cosines: a-c 3/sqrt(12), a-b 1/sqrt(8), b-c 0; with one neighbour each, a lists c,
     # b lists a, c lists a. A buyer of a gets b through b's list, not a's.
     histories = [["a", "c"]] * 3 + [["a", "b"], ["b"]]
-    model = recommend.fit_recommender(
-        ["a", "b", "c"],
-        np.eye(3, dtype=np.float32),
-        np.zeros(3, dtype=bool),
-        [4, 2, 3],
-        [1.0, 1.0, 1.0],
-        histories,
-        [None] * len(histories),
-        recommend.FitSettings(copurchase_neighbours=1, semantic_neighbours=0, pool_size=1),
-    )
+    model = fit_abc(histories, [4, 2, 3], copurchase_neighbours=1, pool_size=1)
     (scored,) = recommend.score_histories(model, [["a"]], [None], 5, ScoringWeights())
     by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
     index = model.index
     assert by_item[index["c"]] == pytest.approx(1.0)
     assert by_item[index["b"]] == pytest.approx((1 / math.sqrt(8)) / (3 / math.sqrt(12)), abs=1e-5)
     # reversed lists are capped: with reverse_cap 1, a votes only for its most similar voter
-    capped = recommend.fit_recommender(
-        ["a", "b", "c"],
-        np.eye(3, dtype=np.float32),
-        np.zeros(3, dtype=bool),
-        [4, 2, 3],
-        [1.0, 1.0, 1.0],
-        histories,
-        [None] * len(histories),
-        recommend.FitSettings(
-            copurchase_neighbours=1, semantic_neighbours=0, pool_size=1, reverse_cap=1
-        ),
-    )
+    capped = fit_abc(histories, [4, 2, 3], copurchase_neighbours=1, pool_size=1, reverse_cap=1)
     assert capped.copurchase[index["a"]].indices.tolist() == [index["c"]]
 
 
 def test_model_fingerprint_changes_when_segments_are_relabelled():
     histories = [["a", "b"], ["b", "c"], ["a", "c"]]
-    settings = recommend.FitSettings(copurchase_neighbours=2, semantic_neighbours=0, pool_size=2)
 
     def fit(labels):
-        return recommend.fit_recommender(
-            ["a", "b", "c"],
-            np.eye(3, dtype=np.float32),
-            np.zeros(3, dtype=bool),
-            [2, 2, 2],
-            [1.0, 1.0, 1.0],
-            histories,
-            labels,
-            settings,
-        )
+        return fit_abc(histories, [2, 2, 2], labels, copurchase_neighbours=2, pool_size=2)
 
     assert fit([3, 3, -1]).model_id == fit([3, 3, -1]).model_id
     assert fit([3, 3, -1]).model_id != fit([4, 4, -1]).model_id

@@ -23,7 +23,12 @@ from holdfast.application.records import (
     status_fields,
     vector_type,
 )
-from holdfast.application.resilience import PermanentError, RetryPolicy, run_in_batches
+from holdfast.application.resilience import (
+    PermanentError,
+    RetryPolicy,
+    numbered_batches,
+    run_over_rows,
+)
 from holdfast.domain.vectors import weighted_mean_flat
 
 INPUT_COLUMNS = (
@@ -116,10 +121,7 @@ def build_customer_vectors(
     if [product_index[p] for p in known_products.to_pylist()] != list(range(len(product_index))):
         raise ValueError("product_index must map the products to 0..n-1")
 
-    next_batch_number = 1
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
+    for first_batch_number, batch in numbered_batches(batches, batch_size):
         flat = _FlatProfiles.of(
             batch.column("product_ids"), batch.column("weights"), known_products
         )
@@ -128,17 +130,13 @@ def build_customer_vectors(
             means, counts = flat.means(rows, matrix)
             return [(means[i], int(counts[i])) for i in range(len(rows))]
 
-        outcomes = list(
-            run_in_batches(
-                list(range(batch.num_rows)),
-                compute,
-                keys=batch.column("customer_id").to_pylist(),
-                batch_size=batch_size,
-                policy=policy,
-                first_batch_number=next_batch_number,
-            )
+        outcomes = run_over_rows(
+            batch,
+            compute,
+            batch_size=batch_size,
+            policy=policy,
+            first_batch_number=first_batch_number,
         )
-        next_batch_number = outcomes[-1].batch_number + 1
         n = len(outcomes)
         vectors = np.zeros((n, dimension), dtype=np.float32)
         used = np.zeros(n, dtype=np.int32)

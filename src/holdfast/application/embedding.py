@@ -14,7 +14,12 @@ from holdfast.application.records import (
     vector_type,
     vectors_to_array,
 )
-from holdfast.application.resilience import PermanentError, RetryPolicy, run_in_batches
+from holdfast.application.resilience import (
+    PermanentError,
+    RetryPolicy,
+    numbered_batches,
+    run_in_batches,
+)
 
 INPUT_COLUMNS = ("product_id", "product_text", "text_hash", "previous_failed_runs")
 
@@ -54,10 +59,7 @@ def embed_products(
     per product, failed ones with a null embedding and the reason."""
     schema = output_schema(encoder.dimension)
     encode = _encode_checked(encoder)
-    next_batch_number = 1
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
+    for first_batch_number, batch in numbered_batches(batches, batch_size):
         columns = batch.to_pydict()
         outcomes = list(
             run_in_batches(
@@ -66,10 +68,9 @@ def embed_products(
                 keys=columns["product_id"],
                 batch_size=batch_size,
                 policy=policy,
-                first_batch_number=next_batch_number,
+                first_batch_number=first_batch_number,
             )
         )
-        next_batch_number = outcomes[-1].batch_number + 1
         n = len(outcomes)
         yield pa.RecordBatch.from_arrays(
             [

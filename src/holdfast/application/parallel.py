@@ -15,14 +15,13 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
-_END = object()
 _worker_state: Any = None
 
 
@@ -65,16 +64,10 @@ def map_in_order(
     BLAS and OpenMP thread pools to `blas_threads` (None: leave them).
     """
     iterator = iter(items)
-    first = next(iterator, _END)
-    if first is _END:
-        return
-    second = next(iterator, _END)
-    if processes <= 1 or second is _END:
-        yield fn(state, first)
-        if second is not _END:
-            yield fn(state, second)
-            for item in iterator:
-                yield fn(state, item)
+    head = list(islice(iterator, 2))
+    if processes <= 1 or len(head) < 2:
+        for item in chain(head, iterator):
+            yield fn(state, item)
         return
     in_flight = window or 2 * processes
     if on_start is not None:
@@ -87,7 +80,7 @@ def map_in_order(
     )
     try:
         pending: deque[Future] = deque()
-        for item in chain([first, second], iterator):
+        for item in chain(head, iterator):
             pending.append(pool.submit(_call_with_worker_state, fn, item))
             if len(pending) >= in_flight:
                 yield pending.popleft().result()

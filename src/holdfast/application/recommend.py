@@ -38,7 +38,7 @@ from scipy import sparse
 
 from holdfast.application.parallel import map_in_order
 from holdfast.application.records import RunContext, status_columns, status_fields
-from holdfast.application.resilience import RetryPolicy, numbered_batches, run_in_batches
+from holdfast.application.resilience import RetryPolicy, numbered_batches, run_over_rows
 from holdfast.domain.neighbours import (
     copurchase_neighbours,
     rank_within_rows,
@@ -402,15 +402,12 @@ def _score_record_batch(job: _ScoringJob, item: tuple[int, pa.RecordBatch]) -> p
             job.weights,
         )
 
-    outcomes = list(
-        run_in_batches(
-            list(range(batch.num_rows)),
-            score,
-            keys=batch.column("customer_id").to_pylist(),
-            batch_size=job.batch_size,
-            policy=job.policy,
-            first_batch_number=first_batch_number,
-        )
+    outcomes = run_over_rows(
+        batch,
+        score,
+        batch_size=job.batch_size,
+        policy=job.policy,
+        first_batch_number=first_batch_number,
     )
     n = len(outcomes)
     return pa.RecordBatch.from_arrays(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+import pyarrow as pa
 from tenacity import (
     RetryError,
     Retrying,
@@ -221,3 +222,26 @@ def numbered_batches(batches: Iterable[B], batch_size: int) -> Iterator[tuple[in
         if batch.num_rows:
             yield next_number, batch
             next_number += -(-batch.num_rows // batch_size)
+
+
+def run_over_rows(
+    batch: pa.RecordBatch,
+    fn: Callable[[list[int]], Sequence[R]],
+    *,
+    batch_size: int,
+    policy: RetryPolicy,
+    first_batch_number: int,
+    key_column: str = "customer_id",
+) -> list[Outcome[R]]:
+    """run_in_batches over the row positions of one record batch, records named
+    by `key_column` (what the per-customer steps share)."""
+    return list(
+        run_in_batches(
+            list(range(batch.num_rows)),
+            fn,
+            keys=batch.column(key_column).to_pylist(),
+            batch_size=batch_size,
+            policy=policy,
+            first_batch_number=first_batch_number,
+        )
+    )

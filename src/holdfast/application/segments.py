@@ -29,7 +29,7 @@ from holdfast.application.records import (
     status_columns,
     status_fields,
 )
-from holdfast.application.resilience import RetryPolicy, numbered_batches, run_in_batches
+from holdfast.application.resilience import RetryPolicy, numbered_batches, run_over_rows
 from holdfast.domain.reduction import Projection, fit_pca, unit_rows
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID, match_segment_ids
 
@@ -186,15 +186,12 @@ def _assign_record_batch(job: _AssignJob, item: tuple[int, pa.RecordBatch]) -> p
             segments[with_vector], strengths[with_vector] = s, m
         return list(zip(segments.tolist(), strengths.tolist(), strict=True))
 
-    outcomes = list(
-        run_in_batches(
-            list(range(batch.num_rows)),
-            label,
-            keys=batch.column("customer_id").to_pylist(),
-            batch_size=job.batch_size,
-            policy=job.policy,
-            first_batch_number=first_batch_number,
-        )
+    outcomes = run_over_rows(
+        batch,
+        label,
+        batch_size=job.batch_size,
+        policy=job.policy,
+        first_batch_number=first_batch_number,
     )
     n = len(outcomes)
     segment_ids = [o.value[0] if o.ok else None for o in outcomes]
