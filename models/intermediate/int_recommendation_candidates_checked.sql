@@ -11,17 +11,28 @@
 -- Incremental per customer: a run checks the customers scored since the last
 -- check, or everyone when the rules' inputs changed (stock of the current
 -- catalog, min_confidence, the value range): rules_fingerprint says which.
--- Run per bucket of customers (macro in_customer_buckets): a full check at 2
--- million customers is 60 million candidates, whose joins and ranking spilled
--- more than 50 GB to disk as one statement; per bucket they stay bounded by
--- check_bucket_customers. An incremental run sizes its buckets by the
--- customers it checks (customers_to_check), so a small run is one statement.
+--
+-- One statement, shaped for 60 million candidates at 2 million customers:
+-- the rules are evaluated on narrow rows (four fields of each candidate, the
+-- customer's purchased products from the purchase profile: one row per
+-- customer, not ten purchase rows), only the candidates that break a rule are
+-- gathered per customer, and the wide rows are unnested once, each candidate
+-- finding its broken rules and its rank among the passing candidates in its
+-- customer's (short) list of failures, without a window. candidate_rank runs
+-- 1..n in each scored list (the scorer's contract, tested in test_steps), so
+-- the rank among the passing candidates is candidate_rank minus the failures
+-- ranked before it.
+-- The join order is fixed (fixed_join_order pre-hook): every join's build side
+-- is the narrow or small one as written. DuckDB's estimates for filtered
+-- scans are far too low, and it chose to build hash tables of the wide scored
+-- rows, which ran out of memory.
 
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
     incremental_strategy='delete+insert',
-    post_hook=["{{ drop_unservable_customers() }}", "{{ drop_bucket_scratch() }}"],
+    pre_hook="{{ fixed_join_order() }}",
+    post_hook=["{{ default_join_order() }}", "{{ drop_unservable_customers() }}"],
 ) }}
 
 {#- the fingerprint of the rules' inputs: stock of the current catalog,
@@ -51,31 +62,38 @@ from {{ ref('int_products_current') }}
     ~ " is distinct from (select any_value(rules_fingerprint) from " ~ this ~ ")"
 ) if is_incremental() else 'true' %}
 
-{#- the customers this run checks: the model's CTE customers_to_check, and
-    what in_customer_buckets sizes its buckets by on an incremental run -#}
-{% set customers_to_check_sql %}
-select customer_id
-from {{ ref('int_recommendations_scored') }}
+{#- the scorings this run checks, read twice (once narrow, once wide) rather
+    than through one CTE, which DuckDB may materialise whole -#}
+{% set scored_to_check_sql %}
+select
+    int_recommendations_scored.customer_id,
+    int_recommendations_scored.segment_id,
+    int_recommendations_scored.segment_model_id,
+    int_recommendations_scored.recommender_version,
+    int_recommendations_scored.run_id,
+    int_recommendations_scored.processed_at,
+    int_recommendations_scored.candidates
+from int_recommendations_scored
 where
-    __HOLDFAST_CUSTOMER_BUCKET__
+    int_recommendations_scored.status = 'ok'
     and ({{ to_check_condition }})
+    -- customers no longer in any batch are not recommended to
+    and int_recommendations_scored.customer_id
+    in (select int_customers_current.customer_id from int_customers_current)
 {% endset %}
 
-{% set checked_sql %}
 with
 
 int_recommendations_scored as (
     select * from {{ ref('int_recommendations_scored') }}
-    where __HOLDFAST_CUSTOMER_BUCKET__
+),
+
+int_customer_purchase_profiles as (
+    select * from {{ ref('int_customer_purchase_profiles') }}
 ),
 
 int_products_current as (
     select * from {{ ref('int_products_current') }}
-),
-
-int_purchases_deduplicated as (
-    select * from {{ ref('int_purchases_deduplicated') }}
-    where __HOLDFAST_CUSTOMER_BUCKET__
 ),
 
 int_customers_current as (
@@ -90,74 +108,106 @@ rules_inputs as (
     {{ rules_inputs_sql }}
 ),
 
-scored_to_check as (
-    select int_recommendations_scored.*
-    from int_recommendations_scored
-    where {{ to_check_condition }}
+-- the four fields the rules read, one row per candidate
+candidate_facts as (
+    select
+        scored.customer_id,
+        -- recursive unnest expands the struct fields into columns
+        unnest(  -- noqa: AL03
+            list_transform(
+                scored.candidates,
+                lambda candidate: {
+                    'product_id': candidate.product_id,
+                    'candidate_rank': candidate.candidate_rank,
+                    'confidence': candidate.confidence,
+                    'predicted_value': candidate.predicted_value
+                }
+            ),
+            recursive := true
+        )
+    from ({{ scored_to_check_sql }}) as scored
 ),
 
--- the same customers, read apart from the candidate lists (a CTE read twice
--- may be materialised whole)
 customers_to_check as (
-    {{ customers_to_check_sql }}
+    select scored.customer_id from ({{ scored_to_check_sql }}) as scored
+),
+
+-- each checked customer's purchased products
+purchased as (
+    select
+        int_customer_purchase_profiles.customer_id,
+        int_customer_purchase_profiles.product_ids
+    from int_customer_purchase_profiles
+    where
+        int_customer_purchase_profiles.customer_id
+        in (select customers_to_check.customer_id from customers_to_check)
+),
+
+candidate_failures as (
+    select
+        candidate_facts.customer_id,
+        candidate_facts.product_id,
+        candidate_facts.candidate_rank,
+        {{ list_compact([
+            "case when int_products_current.product_id is null or not int_products_current.is_in_stock then 'in_stock' end",
+            "case when candidate_facts.confidence < " ~ checked_var('min_confidence', min_value=0, max_value=1) ~ " then 'confidence_threshold' end",
+            "case when list_contains(purchased.product_ids, candidate_facts.product_id) then 'not_already_purchased' end",
+            "case when candidate_facts.predicted_value is null or candidate_facts.predicted_value < " ~ checked_var('predicted_value_min') ~ " or candidate_facts.predicted_value > " ~ checked_var('predicted_value_max') ~ " then 'predicted_value_in_range' end",
+        ]) }} as failed_rules
+    from candidate_facts
+    left join purchased
+        on candidate_facts.customer_id = purchased.customer_id
+    left join int_products_current
+        on candidate_facts.product_id = int_products_current.product_id
+),
+
+-- per customer, the candidates that break a rule (most customers: few)
+failures_per_customer as (
+    select
+        customer_id,
+        list({
+            'product_id': product_id,
+            'candidate_rank': candidate_rank,
+            'failed_rules': failed_rules
+        }) as failures
+    from candidate_failures
+    where len(failed_rules) > 0
+    group by customer_id
 ),
 
 candidates as (
     select
-        customer_id,
-        segment_id,
-        segment_model_id,
-        recommender_version,
-        run_id,
-        processed_at as generated_at,
+        scored.customer_id,
+        scored.segment_id,
+        scored.segment_model_id,
+        scored.recommender_version,
+        scored.run_id,
+        scored.processed_at as generated_at,
+        coalesce(failures_per_customer.failures, []) as failures,
         -- recursive unnest expands the struct fields into columns
-        unnest(candidates, recursive := true)  -- noqa: AL03
-    from scored_to_check
-    where
-        status = 'ok'
-        -- customers no longer in any batch are not recommended to
-        and customer_id in (select int_customers_current.customer_id from int_customers_current)
-),
-
-purchased_products as (
-    select distinct
-        int_purchases_deduplicated.customer_id,
-        int_purchases_deduplicated.product_id
-    from int_purchases_deduplicated
-    where
-        int_purchases_deduplicated.customer_id
-        in (select customers_to_check.customer_id from customers_to_check)
+        unnest(scored.candidates, recursive := true)  -- noqa: AL03
+    from ({{ scored_to_check_sql }}) as scored
+    left join failures_per_customer
+        on scored.customer_id = failures_per_customer.customer_id
 ),
 
 candidates_checked as (
     select
-        candidates.*,
-        {{ list_compact([
-            "case when int_products_current.product_id is null or not int_products_current.is_in_stock then 'in_stock' end",
-            "case when candidates.confidence < " ~ checked_var('min_confidence', min_value=0, max_value=1) ~ " then 'confidence_threshold' end",
-            "case when purchased_products.product_id is not null then 'not_already_purchased' end",
-            "case when candidates.predicted_value is null or candidates.predicted_value < " ~ checked_var('predicted_value_min') ~ " or candidates.predicted_value > " ~ checked_var('predicted_value_max') ~ " then 'predicted_value_in_range' end",
-        ]) }} as failed_rules
+        candidates.* exclude (candidates.failures),
+        coalesce(
+            list_filter(
+                candidates.failures,
+                lambda failure: failure.product_id = candidates.product_id
+            )[1].failed_rules,
+            []
+        ) as failed_rules,
+        candidates.candidate_rank - len(
+            list_filter(
+                candidates.failures,
+                lambda failure: failure.candidate_rank < candidates.candidate_rank
+            )
+        ) as rank_if_passing
     from candidates
-    left join int_products_current
-        on candidates.product_id = int_products_current.product_id
-    left join purchased_products
-        on
-            candidates.customer_id = purchased_products.customer_id
-            and candidates.product_id = purchased_products.product_id
-),
-
--- the rank among the candidates that pass, computed on narrow rows: a window
--- over the wide candidate rows (lists included) ran out of memory at 2M
-pass_ranks as (
-    select
-        customer_id,
-        product_id,
-        row_number() over (
-            partition by customer_id order by candidate_rank, product_id
-        ) as recommendation_rank
-    from candidates_checked
-    where len(failed_rules) = 0
 ),
 
 final as (
@@ -171,7 +221,10 @@ final as (
         recommendation_rules.rule_id as first_broken_rule_id,
         recommendation_rules.reason_when_broken as first_broken_rule_reason,
         candidates_checked.candidate_rank,
-        pass_ranks.recommendation_rank,
+        case
+            when len(candidates_checked.failed_rules) = 0
+                then candidates_checked.rank_if_passing
+        end as recommendation_rank,
         candidates_checked.confidence,
         candidates_checked.predicted_value,
         candidates_checked.copurchase,
@@ -183,20 +236,8 @@ final as (
         (select rules_inputs.rules_fingerprint from rules_inputs) as rules_fingerprint,
         candidates_checked.generated_at
     from candidates_checked
-    left join pass_ranks
-        on
-            candidates_checked.customer_id = pass_ranks.customer_id
-            and candidates_checked.product_id = pass_ranks.product_id
     left join recommendation_rules
         on candidates_checked.failed_rules[1] = recommendation_rules.rule_id
 )
 
 select * from final
-{% endset %}
-
-{{ in_customer_buckets(
-    checked_sql,
-    ref('int_customers_current'),
-    'check_bucket_customers',
-    pending_customers_sql='with rules_inputs as (' ~ rules_inputs_sql ~ ') ' ~ customers_to_check_sql,
-) }}

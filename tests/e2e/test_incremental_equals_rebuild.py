@@ -3,7 +3,6 @@ and rescores only the customers a new batch touched."""
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 from pathlib import Path
@@ -189,43 +188,39 @@ def test_product_statistics_follow_their_refresh_policy(builds, tmp_path):
     assert any(row[1] > 0 for row in computed)
 
 
-def test_candidates_checked_per_customer_bucket_equal_one_statement(builds, tmp_path):
-    """The rule checks run per bucket of customers at scale; bucketed and
-    whole, they give the same rows."""
+def test_candidates_checked_rebuilt_in_one_statement_equal_the_incremental_rows(builds, tmp_path):
+    """The rule checks run as one statement with DuckDB's join-order
+    optimizers off (each join builds the side written on the right); a full
+    refresh gives the rows the incremental runs left, and the optimizers are
+    turned back on after the model."""
     incremental, _, _ = builds
     copy = Warehouse(tmp_path / "copy.duckdb", incremental.landing_dir, tmp_path / "target")
     shutil.copyfile(incremental.db_path, copy.db_path)
-    whole = _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS)
-    assert whole
-    n_customers = copy.scalar("select count(*) from intermediate.int_customers_current")
-    n_buckets = math.ceil(n_customers / 250)
-    assert n_buckets > 1
+    kept = _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS)
+    assert kept
     logs = tmp_path / "logs"
-    result = copy.dbt(
+    copy.dbt(
         "run",
         "--select",
         "int_recommendation_candidates_checked",
         "--full-refresh",
         "--log-path",
         str(logs),
-        vars={"check_bucket_customers": 250},
     )
-    # a first build sizes the buckets by all current customers
-    assert (
-        f"int_recommendation_candidates_checked: {n_buckets} buckets for {n_customers} customers"
-        in result.stdout
-    )
-    assert _scratch_tables_created(logs) == {
-        "intermediate.holdfast_scratch_int_recommendation_candidates_checked"
-    }
-    assert _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS) == whole
+    assert _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS) == kept
+    assert _scratch_tables_created(logs) == set()
+    statements = (logs / "dbt.log").read_text()
+    turned_off = statements.index("set disabled_optimizers = 'join_order,build_side_probe_side'")
+    created = statements.index("int_recommendation_candidates_checked", turned_off)
+    assert statements.index("reset disabled_optimizers", created) > created
 
 
 def test_an_incremental_run_sizes_its_buckets_by_the_pending_customers(builds, tmp_path):
     """With bucket sizes that split all customers into several buckets, an
-    incremental run with few customers pending runs each bucketed model as
-    one statement (no scratch table), recomputes those customers, and the
-    tables still equal the rebuild's (profiles) and the previous checks."""
+    incremental run with few customers pending runs the bucketed model as
+    one statement (no scratch table) and recomputes those customers, to the
+    rows of the rebuild; the rule checks recompute only the customers
+    rescored since their last run, to the same rows as before."""
     incremental, rebuild, _ = builds
     copy = Warehouse(tmp_path / "copy.duckdb", incremental.landing_dir, tmp_path / "target")
     shutil.copyfile(incremental.db_path, copy.db_path)
@@ -260,10 +255,11 @@ def test_an_incremental_run_sizes_its_buckets_by_the_pending_customers(builds, t
         "int_recommendation_candidates_checked",
         "--log-path",
         str(logs),
-        vars={"check_bucket_customers": 250, "profile_bucket_customers": 250},
+        vars={"profile_bucket_customers": 250},
     )
-    for model in ("int_customer_purchase_profiles", "int_recommendation_candidates_checked"):
-        assert f"{model}: 1 bucket for {pending} pending customers" in result.stdout
+    assert f"int_customer_purchase_profiles: 1 bucket for {pending} pending customers" in (
+        result.stdout
+    )
     assert _scratch_tables_created(logs) == set()
 
     # those customers, and only those, were recomputed, to the same rows
