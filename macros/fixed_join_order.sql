@@ -13,7 +13,7 @@
 #}
 {% macro fixed_join_order() -%}
     {%- if target.type == 'duckdb' -%}
-        set disabled_optimizers = 'join_order,build_side_probe_side'
+        set disabled_optimizers = 'join_order,build_side_probe_side,common_subplan'
     {%- else -%}
         select 1
     {%- endif -%}

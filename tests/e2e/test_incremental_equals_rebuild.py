@@ -210,7 +210,9 @@ def test_candidates_checked_rebuilt_in_one_statement_equal_the_incremental_rows(
     assert _rows(copy, CANDIDATES_CHECKED, CHECKED_COLUMNS) == kept
     assert _scratch_tables_created(logs) == set()
     statements = (logs / "dbt.log").read_text()
-    turned_off = statements.index("set disabled_optimizers = 'join_order,build_side_probe_side'")
+    turned_off = statements.index(
+        "set disabled_optimizers = 'join_order,build_side_probe_side,common_subplan'"
+    )
     created = statements.index("int_recommendation_candidates_checked", turned_off)
     assert statements.index("reset disabled_optimizers", created) > created
 
