@@ -73,7 +73,7 @@ select
     scored.segment_model_id,
     scored.recommender_version,
     scored.run_id,
-    scored.processed_at,
+    scored.processed_at as generated_at,
     scored.candidates
 from {{ ref('int_recommendations_scored') }} as scored
 where
@@ -177,12 +177,7 @@ failures_per_customer as (
 
 candidates as (
     select
-        scored.customer_id,
-        scored.segment_id,
-        scored.segment_model_id,
-        scored.recommender_version,
-        scored.run_id,
-        scored.processed_at as generated_at,
+        scored.* exclude (scored.candidates),
         coalesce(failures_per_customer.failures, []) as failures,
         -- recursive unnest expands the struct fields into columns
         unnest(scored.candidates, recursive := true)  -- noqa: AL03
