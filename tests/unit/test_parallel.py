@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
 
 import pytest
 
-from holdfast.application.parallel import map_in_order
+from holdfast.application.parallel import in_one_thread, map_in_order
 
 
 def scaled_with_pid(factor: int, item: int) -> tuple[int, int]:
@@ -60,3 +62,47 @@ def test_workers_limit_their_blas_threads(numpy_in_state):
     state = numpy.zeros(3) if numpy_in_state else None
     out = list(map_in_order(blas_threads_in_worker, state, range(4), processes=2))
     assert all(threads and set(threads) == {1} for threads in out), out
+
+
+def _produced_by() -> Iterator[tuple[int, int]]:
+    for i in range(5):
+        yield i, threading.get_ident()
+
+
+def test_one_thread_produces_every_item_whichever_thread_asks():
+    stream = in_one_thread(_produced_by())
+    seen: list[tuple[int, int]] = []
+    askers = [threading.Thread(target=lambda: seen.append(next(stream))) for _ in range(5)]
+    for asker in askers:  # each item is asked for by a different thread
+        asker.start()
+        asker.join()
+    assert [i for i, _ in seen] == [0, 1, 2, 3, 4]
+    producers = {thread for _, thread in seen}
+    assert len(producers) == 1
+    assert producers.isdisjoint({threading.get_ident(), *(a.ident for a in askers)})
+
+
+def test_one_thread_raises_the_error_of_the_stream_here():
+    def failing() -> Iterator[int]:
+        yield 1
+        raise ValueError("bad batch")
+
+    stream = in_one_thread(failing())
+    assert next(stream) == 1
+    with pytest.raises(ValueError, match="bad batch"):
+        next(stream)
+
+
+def test_closing_the_one_thread_stream_closes_the_source_in_its_thread():
+    closed_in: list[int] = []
+
+    def source() -> Iterator[int]:
+        try:
+            yield from range(10)
+        finally:
+            closed_in.append(threading.get_ident())
+
+    stream = in_one_thread(source(), name="holdfast-test")
+    assert next(stream) == 0
+    stream.close()
+    assert len(closed_in) == 1 and closed_in[0] != threading.get_ident()

@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from holdfast.application.parallel import in_one_thread
 from holdfast.application.records import RunContext, array_to_vectors
 from holdfast.infrastructure.spark_io import is_spark_session
 from holdfast.infrastructure.step_telemetry import ExpectedRows
@@ -50,8 +51,10 @@ def stream(
 
 
 def as_reader(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> pa.RecordBatchReader:
-    """A RecordBatchReader dbt-duckdb streams into the model's table."""
-    return pa.RecordBatchReader.from_batches(schema, iter(batches))
+    """A RecordBatchReader dbt-duckdb streams into the model's table; the
+    batches are computed by one dedicated thread (parallel.in_one_thread),
+    whichever DuckDB thread asks for them."""
+    return pa.RecordBatchReader.from_batches(schema, in_one_thread(batches))
 
 
 def vectors_by_key(
