@@ -44,8 +44,13 @@ def run_context(con: duckdb.DuckDBPyConnection, runs: Any) -> RunContext:
 def stream(
     con: duckdb.DuckDBPyConnection, sql: str, params: list | None, batch_size: int
 ) -> Iterator[pa.RecordBatch]:
-    """Record batches of a query, at most `batch_size` rows each."""
-    ExpectedRows.announce(first_row(con, f"select count(*) from ({sql})", params)[0])
+    """Record batches of a query, at most `batch_size` rows each. The rows are
+    counted first (for progress ETAs); when there are none the query is not
+    run again (a pending-records query over 2M customers takes seconds)."""
+    rows = first_row(con, f"select count(*) from ({sql})", params)[0]
+    ExpectedRows.announce(rows)
+    if rows == 0:
+        return
     relation = con.sql(sql, params=params) if params else con.sql(sql)
     yield from relation.to_arrow_reader(batch_size)
 
