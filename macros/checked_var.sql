@@ -1,7 +1,8 @@
 {#
     Why: vars arrive from the command line and end up inside SQL. Every var the
     SQL layer uses goes through here: numbers must be finite numbers inside the
-    given bounds, paths must not be able to break out of a string literal.
+    given bounds, paths must not be able to break out of a string literal,
+    booleans must be true or false (rendered as the text true / false).
     A bad value stops the build with a message that names the var.
 #}
 {% macro checked_var(name, kind='number', min_value=none, max_value=none) -%}
@@ -23,6 +24,12 @@
         {%- set text = value | string -%}
         {%- if not modules.re.fullmatch('[A-Za-z0-9_./ -]{1,512}', text) -%}
             {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be a plain path (letters, digits, _ . / - and spaces), got: " ~ (text | truncate(60))) }}
+        {%- endif -%}
+        {{ text }}
+    {%- elif kind == 'bool' -%}
+        {%- set text = value | string | trim | lower -%}
+        {%- if text not in ['true', 'false'] -%}
+            {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be true or false, got: " ~ (text | truncate(40))) }}
         {%- endif -%}
         {{ text }}
     {%- else -%}
