@@ -32,43 +32,40 @@
                 ~ holdfast_file_stamp('parse_filename(filename)', 'size', 'last_modified')
                 ~ " from read_blob('" ~ pattern ~ "') order by filename"
             ).rows -%}
-            {%- set all_groups = holdfast_group_files(files, limit) -%}
             {%- if is_incremental() -%}
+                {#- one scan of `this`: the (name, sha256) it holds, and the stamps
+                    the quick check may trust (null: read in the same second) -#}
+                {%- set quick_check = checked_var('landing_quick_check', kind='bool') | trim == 'true' -%}
                 {%- set known = [] -%}
+                {%- set unchanged = [] -%}
                 {%- for row in run_query(
-                    "select distinct file_name || '|' || file_checksum from " ~ this
+                    "select distinct file_name || '|' || file_checksum, case when file_modified_at < ingested_at - interval 1 second then "
+                    ~ holdfast_file_stamp('file_name', 'file_size_bytes', 'file_modified_at')
+                    ~ " end from " ~ this
                 ).rows -%}
                     {%- do known.append(row[0]) -%}
-                {%- endfor -%}
-                {%- set unchanged = [] -%}
-                {%- if checked_var('landing_quick_check', kind='bool') | trim == 'true' -%}
-                    {%- for row in run_query(
-                        "select distinct " ~ holdfast_file_stamp('file_name', 'file_size_bytes', 'file_modified_at')
-                        ~ " from " ~ this ~ " where file_modified_at < ingested_at - interval 1 second"
-                    ).rows -%}
-                        {%- do unchanged.append(row[0]) -%}
-                    {%- endfor -%}
-                {%- endif -%}
-                {%- set fresh = [] -%}
-                {%- for group in all_groups -%}
-                    {%- set to_hash = [] -%}
-                    {%- for row in files if row[0] in group and row[2] not in unchanged -%}
-                        {%- do to_hash.append(row[0]) -%}
-                    {%- endfor -%}
-                    {%- if to_hash | length > 0 -%}
-                        {%- for row in run_query(
-                            "select filename, parse_filename(filename) || '|' || sha256(content), size"
-                            ~ " from read_blob([" ~ holdfast_quoted_paths(to_hash) ~ "]) order by filename"
-                        ).rows -%}
-                            {%- if row[1] not in known -%}
-                                {%- do fresh.append([row[0], row[2]]) -%}
-                            {%- endif -%}
-                        {%- endfor -%}
+                    {%- if quick_check and row[1] is not none -%}
+                        {%- do unchanged.append(row[1]) -%}
                     {%- endif -%}
+                {%- endfor -%}
+                {%- set to_check = [] -%}
+                {%- for row in files if row[2] not in unchanged -%}
+                    {%- do to_check.append(row) -%}
+                {%- endfor -%}
+                {%- set fresh = [] -%}
+                {%- for group in holdfast_group_files(to_check, limit) -%}
+                    {%- for row in run_query(
+                        "select filename, parse_filename(filename) || '|' || sha256(content), size"
+                        ~ " from read_blob([" ~ holdfast_quoted_paths(group) ~ "]) order by filename"
+                    ).rows -%}
+                        {%- if row[1] not in known -%}
+                            {%- do fresh.append([row[0], row[2]]) -%}
+                        {%- endif -%}
+                    {%- endfor -%}
                 {%- endfor -%}
                 {%- set groups = holdfast_group_files(fresh, limit) -%}
             {%- else -%}
-                {%- set groups = all_groups -%}
+                {%- set groups = holdfast_group_files(files, limit) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endif -%}
