@@ -20,6 +20,7 @@ from holdfast.domain.neighbours import (
     semantic_neighbours,
     sorted_entries,
     top_k_per_row,
+    top_k_within_rows,
 )
 
 
@@ -178,6 +179,43 @@ def test_rank_within_rows_ranks_ties_at_six_decimals_by_the_lower_column():
     assert rows[order].tolist() == [2, 4, 4, 4, 4]
     assert cols[order].tolist() == [0, 5, 1, 3, 9]
     assert rank.tolist() == [0, 0, 1, 2, 3]
+
+
+# top_k_within_rows: the first k of rank_within_rows's order, without sorting everything
+
+
+def brute_top_k(rows, cols, values, k):
+    """Entry indices of each row's k best (documented order), rows ascending."""
+    chosen = []
+    for r in sorted(set(rows.tolist())):
+        entries = [e for e in range(rows.size) if rows[e] == r]
+        chosen.extend(sorted(entries, key=lambda e: key(cols[e], values[e]))[:k])
+    return chosen
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("k", [1, 3, 30])
+def test_top_k_within_rows_keeps_each_rows_k_best_in_order(seed, k):
+    rng = np.random.default_rng(700 + seed)
+    n_rows, n_cols = 12, 60
+    dense = random_scores(rng, (n_rows, n_cols), density=rng.uniform(0.05, 0.9))
+    # scores crowded into a few buckets, ties at six decimals, values outside [0, 1]
+    dense[dense > 0] = np.round(dense[dense > 0] * 0.01 + 0.5, rng.integers(3, 8))
+    dense[0, :5] = 1.5
+    dense[1] = 0.0  # an empty row
+    rows, cols = np.nonzero(dense)
+    permutation = rng.permutation(rows.size)
+    rows, cols = rows[permutation], cols[permutation]
+    values = dense[rows, cols]
+    got = top_k_within_rows(rows, cols, values, k, n_rows)
+    assert got.tolist() == brute_top_k(rows, cols, values, k)
+    order, rank = rank_within_rows(rows, cols, values)
+    assert got.tolist() == order[rank < k].tolist()
+
+
+def test_top_k_within_rows_of_no_entries_is_empty():
+    empty = np.zeros(0, dtype=np.int64)
+    assert top_k_within_rows(empty, empty, np.zeros(0), 5, 3).size == 0
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -41,10 +41,10 @@ from holdfast.application.records import RunContext, status_columns, status_fiel
 from holdfast.application.resilience import RetryPolicy, numbered_batches, run_over_rows
 from holdfast.domain.neighbours import (
     copurchase_neighbours,
-    rank_within_rows,
+    divide_by_row_max,
     reverse_neighbours,
-    row_max_normalize,
     semantic_neighbours,
+    top_k_within_rows,
 )
 from holdfast.domain.scoring import (
     ScoringWeights,
@@ -275,25 +275,29 @@ class _Scored:
     affinity: np.ndarray
 
 
-def _without(history: sparse.csr_matrix):
-    """A function dropping, from a (customers x items) matrix, the entries of
-    products the customer already bought, so signals are scaled against
-    candidates only."""
-    n_items = history.shape[1]
-    rows = np.repeat(np.arange(history.shape[0], dtype=np.int64), np.diff(history.indptr))
-    bought_keys = np.sort(rows * n_items + history.indices)
+def _entry_keys(matrix: sparse.csr_matrix) -> np.ndarray:
+    """row * n_cols + col of each stored entry, in storage order."""
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return rows * matrix.shape[1] + matrix.indices.astype(np.int64)
 
-    def drop(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
-        matrix = sparse.csr_matrix(matrix)
-        own_rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-        keys = own_rows * n_items + matrix.indices
-        at = np.minimum(np.searchsorted(bought_keys, keys), max(bought_keys.size - 1, 0))
-        bought = (bought_keys[at] == keys) if bought_keys.size else np.zeros(keys.size, bool)
-        matrix.data = np.where(bought, 0.0, matrix.data)
-        matrix.eliminate_zeros()
-        return matrix
 
-    return drop
+# a batch's (customer, product) cells above this count are merged by sorting
+_DENSE_UNION_CELLS = 1 << 26
+
+
+def _union(keys: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys sorted, position of each input key among them): what
+    np.unique(keys, return_inverse=True) gives, through a map of the batch's
+    cells (one byte and four bytes a cell) instead of a sort when the batch
+    has at most _DENSE_UNION_CELLS cells."""
+    if n_cells > _DENSE_UNION_CELLS:
+        return np.unique(keys, return_inverse=True)
+    present = np.zeros(n_cells, dtype=bool)
+    present[keys] = True
+    distinct = np.flatnonzero(present)
+    slot = np.empty(n_cells, dtype=np.int32)
+    slot[distinct] = np.arange(distinct.size, dtype=np.int32)
+    return distinct, slot[keys].astype(np.int64)
 
 
 def score_histories(
@@ -303,35 +307,59 @@ def score_histories(
     k: int,
     weights: ScoringWeights,
 ) -> list[_Scored]:
-    """The best `k` candidates of each customer (vectorised over the batch)."""
-    n_items = len(model.product_ids)
+    """The best `k` candidates of each customer (vectorised over the batch).
+
+    A customer's candidates are the products their purchases vote for in
+    either reversed neighbour list, plus their segment's pool, less what they
+    bought. Each signal is scaled by the customer's best candidate for it.
+    The entries of the three sources are gathered on one sorted key (row,
+    product), so the batch is sorted once for the union and once for the
+    ranking; a pool entry carries the pool's mark (1e-9) in its co-purchase
+    signal."""
+    n_customers, n_items = len(histories), len(model.product_ids)
     history = history_matrix(histories, model.index, n_items)
-    not_bought = _without(history)
-    copurchase = row_max_normalize(not_bought(history @ model.copurchase))
-    semantic = row_max_normalize(not_bought(history @ model.semantic))
+    copurchase = history @ model.copurchase
+    semantic = history @ model.semantic
+    copurchase.eliminate_zeros()
+    semantic.eliminate_zeros()
     rows_of_group = model.rows_for_segments(segment_ids)
-    # candidates: neighbours of the history plus the segment's pool. One
-    # complex matrix carries both neighbour signals through the union
-    # (real: co-purchase, imaginary: semantic); bought products get a
-    # negative real part and are dropped.
-    union = (
-        copurchase.astype(np.complex128)
-        + 1j * semantic
-        + model.pools[rows_of_group]
-        - 2.0 * history
-    ).tocsr()
-    rows = np.repeat(np.arange(union.shape[0], dtype=np.int64), np.diff(union.indptr))
-    cols = union.indices.astype(np.int64)
-    cp_all, sem_all = union.data.real, union.data.imag
-    keep = cp_all >= 0
-    rows, cols, cp_all, sem_all = rows[keep], cols[keep], cp_all[keep], sem_all[keep]
+    pools = model.pools[rows_of_group]
+    cp_keys, sem_keys = _entry_keys(copurchase), _entry_keys(semantic)
+    keys, where = _union(
+        np.concatenate([cp_keys, sem_keys, _entry_keys(pools)]), n_customers * n_items
+    )
+    # entries of products the customer bought are no candidates
+    bought_keys = _entry_keys(history)  # sorted: history's indices are sorted
+    if bought_keys.size:
+        at = np.minimum(np.searchsorted(bought_keys, keys), bought_keys.size - 1)
+        keep = bought_keys[at] != keys
+    else:
+        keep = np.ones(keys.size, dtype=bool)
+    n_cp, n_sem = cp_keys.size, sem_keys.size
+    cp_all, sem_all = np.zeros(keys.size), np.zeros(keys.size)
+    cp_all[where[:n_cp]] = copurchase.data
+    sem_all[where[n_cp : n_cp + n_sem]] = semantic.data
+    in_pool = np.zeros(keys.size, dtype=bool)
+    in_pool[where[n_cp + n_sem :]] = True
+    keys, cp_all, sem_all, in_pool = keys[keep], cp_all[keep], sem_all[keep], in_pool[keep]
+    rows, cols = keys // n_items, keys % n_items
+    starts = np.searchsorted(rows, np.arange(n_customers + 1))
+    cp_all = divide_by_row_max(cp_all, starts) + np.where(in_pool, _POOL_MARK, 0.0)
+    sem_all = divide_by_row_max(sem_all, starts)
+    if (cp_all < 0).any():  # a negative co-purchase signal is no candidate
+        positive = cp_all >= 0
+        rows, cols, cp_all, sem_all = (
+            rows[positive],
+            cols[positive],
+            cp_all[positive],
+            sem_all[positive],
+        )
     aff_all = model.affinity[rows_of_group[rows], cols].astype(np.float64)
     confidence_all = blend_confidence(cp_all, sem_all, aff_all, model.popularity[cols], weights)
-    order, rank = rank_within_rows(rows, cols, confidence_all)
-    top = order[rank < k]
+    top = top_k_within_rows(rows, cols, confidence_all, k, n_customers)
     top_rows, top_cols = rows[top], cols[top]
     cp, sem, aff, confidence = cp_all[top], sem_all[top], aff_all[top], confidence_all[top]
-    starts = np.searchsorted(top_rows, np.arange(len(histories) + 1))
+    starts = np.searchsorted(top_rows, np.arange(n_customers + 1))
     return [
         _Scored(
             items=top_cols[starts[r] : starts[r + 1]],
@@ -340,7 +368,7 @@ def score_histories(
             semantic=sem[starts[r] : starts[r + 1]],
             affinity=aff[starts[r] : starts[r + 1]],
         )
-        for r in range(len(histories))
+        for r in range(n_customers)
     ]
 
 

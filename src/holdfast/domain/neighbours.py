@@ -77,6 +77,34 @@ def rank_within_rows(
     return order, rank
 
 
+# top_k_within_rows: scores are bucketed by their top bits to find, per row,
+# the lowest bucket that still holds the row's k best entries
+_BUCKET_SHIFT = 12
+
+
+def top_k_within_rows(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, k: int, n_rows: int
+) -> np.ndarray:
+    """Indices of the `k` best entries of each row (rows 0..n_rows-1), sorted
+    by row, then best first: the first `k` of rank_within_rows's order, in the
+    same order. Without sorting every entry: a histogram of each row's scores
+    (at 6 decimals, bucketed by their top bits) gives the lowest bucket that
+    still holds k entries; only entries in that bucket or above are sorted."""
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    scores = np.rint(np.clip(values, 0.0, 1.0) * SCORE_SCALE).astype(np.int64)
+    buckets = scores >> _BUCKET_SHIFT
+    n_buckets = (SCORE_SCALE >> _BUCKET_SHIFT) + 1
+    counts = np.bincount(rows * n_buckets + buckets, minlength=n_rows * n_buckets)
+    # at_or_above[r, j]: entries of row r in bucket n_buckets - 1 - j or above
+    at_or_above = np.cumsum(counts.reshape(n_rows, n_buckets)[:, ::-1], axis=1)
+    enough = at_or_above >= k
+    lowest = np.where(enough.any(axis=1), n_buckets - 1 - enough.argmax(axis=1), 0)
+    candidates = np.flatnonzero(buckets >= lowest[rows])
+    order, rank = rank_within_rows(rows[candidates], cols[candidates], values[candidates])
+    return candidates[order[rank < k]]
+
+
 def sorted_entries(
     matrix: sparse.csr_matrix,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -106,12 +134,14 @@ def copurchase_neighbours(history: sparse.csr_matrix, k: int) -> sparse.csr_matr
 
 
 def semantic_neighbours(
-    embeddings: np.ndarray, present: np.ndarray, k: int, block_rows: int = 2048
+    embeddings: np.ndarray, present: np.ndarray, k: int, block_rows: int = 1024
 ) -> sparse.csr_matrix:
     """Top-k cosine neighbours per item by text embedding (unit rows), in
     blocks so memory is block_rows x items; items without an embedding have
     none and are nobody's neighbour. Ties: lower item index first."""
-    embeddings = np.asarray(embeddings, dtype=np.float32)
+    # float64 products: float32 ones differ in their last bits with the
+    # block's shape (BLAS picks other kernels), which moved 6-decimal scores
+    embeddings = np.asarray(embeddings, dtype=np.float64)
     n = embeddings.shape[0]
     usable = np.flatnonzero(present)
     k = min(k, max(usable.size - 1, 0))
@@ -162,10 +192,16 @@ def row_max_normalize(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     matrix = sparse.csr_matrix(matrix, dtype=np.float64, copy=True)
     if matrix.nnz == 0:
         return matrix
-    maxima = np.zeros(matrix.shape[0])
-    lengths = np.diff(matrix.indptr)
-    nonempty = lengths > 0
-    maxima[nonempty] = np.maximum.reduceat(matrix.data, matrix.indptr[:-1][nonempty])
-    scale = np.repeat(np.where(maxima > 0, maxima, 1.0), lengths)
-    matrix.data /= scale
+    matrix.data = divide_by_row_max(matrix.data, matrix.indptr)
     return matrix
+
+
+def divide_by_row_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """`values` (entries grouped by row, row r at starts[r]:starts[r + 1])
+    divided by their row's largest value; a row whose largest value is not
+    positive is left as it is."""
+    lengths = np.diff(starts)
+    maxima = np.zeros(lengths.size)
+    nonempty = lengths > 0
+    maxima[nonempty] = np.maximum.reduceat(values, starts[:-1][nonempty])
+    return values / np.repeat(np.where(maxima > 0, maxima, 1.0), lengths)
