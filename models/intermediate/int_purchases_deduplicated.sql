@@ -1,6 +1,6 @@
 -- One row per distinct purchase: the union of every valid record's purchase
 -- history, de-duplicated on (customer, product, date, amount). The batch that
--- first delivered a purchase is kept as its source.
+-- first delivered a purchase (least batch_id) is kept as its source.
 -- Incremental per customer, like int_customers_current.
 {{ config(
     materialized=incremental_by_key(),
@@ -32,14 +32,18 @@ purchases_unnested as (
     {% endif %}
 ),
 
-purchases_ranked as (
+-- the first delivery of each purchase, by (batch_id, line_number): its batch
+-- is the least batch_id among the deliveries (an aggregate: a window over 20
+-- million purchases sorted them all)
+purchases_first_delivered as (
     select
-        *,
-        row_number() over (
-            partition by customer_id, product_id, purchased_at, amount
-            order by batch_id, line_number
-        ) as delivery_rank
+        customer_id,
+        product_id,
+        purchased_at,
+        amount,
+        min(batch_id) as batch_id
     from purchases_unnested
+    group by customer_id, product_id, purchased_at, amount
 ),
 
 final as (
@@ -54,8 +58,7 @@ final as (
         amount,
         purchased_at,
         {{ run_started_at_utc() }} as refreshed_at
-    from purchases_ranked
-    where delivery_rank = 1
+    from purchases_first_delivered
 )
 
 select * from final
