@@ -285,19 +285,24 @@ def _entry_keys(matrix: sparse.csr_matrix) -> np.ndarray:
 _DENSE_UNION_CELLS = 1 << 26
 
 
-def _union(keys: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct keys sorted, position of each input key among them): what
-    np.unique(keys, return_inverse=True) gives, through a map of the batch's
-    cells (one byte and four bytes a cell) instead of a sort when the batch
-    has at most _DENSE_UNION_CELLS cells."""
+def _union(keys: np.ndarray, excluded: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct keys not in `excluded`, sorted; the position of each
+    input key among them, len(distinct) for an excluded one). Through a map
+    of the batch's cells (one byte and four bytes a cell) when the batch has
+    at most _DENSE_UNION_CELLS cells, by sorting otherwise."""
     if n_cells > _DENSE_UNION_CELLS:
-        return np.unique(keys, return_inverse=True)
+        distinct = np.setdiff1d(np.unique(keys), excluded)
+        at = np.minimum(np.searchsorted(distinct, keys), max(distinct.size - 1, 0))
+        found = distinct[at] == keys if distinct.size else np.zeros(keys.size, dtype=bool)
+        return distinct, np.where(found, at, distinct.size)
     present = np.zeros(n_cells, dtype=bool)
     present[keys] = True
+    present[excluded] = False
     distinct = np.flatnonzero(present)
-    slot = np.empty(n_cells, dtype=np.int32)
-    slot[distinct] = np.arange(distinct.size, dtype=np.int32)
-    return distinct, slot[keys].astype(np.int64)
+    slot = np.empty(n_cells, dtype=np.int64)
+    slot[keys] = distinct.size
+    slot[distinct] = np.arange(distinct.size)
+    return distinct, slot[keys]
 
 
 def score_histories(
@@ -325,24 +330,21 @@ def score_histories(
     rows_of_group = model.rows_for_segments(segment_ids)
     pools = model.pools[rows_of_group]
     cp_keys, sem_keys = _entry_keys(copurchase), _entry_keys(semantic)
+    # products the customer bought are no candidates: their entries land in
+    # a spare last slot, dropped
     keys, where = _union(
-        np.concatenate([cp_keys, sem_keys, _entry_keys(pools)]), n_customers * n_items
+        np.concatenate([cp_keys, sem_keys, _entry_keys(pools)]),
+        _entry_keys(history),
+        n_customers * n_items,
     )
-    # entries of products the customer bought are no candidates
-    bought_keys = _entry_keys(history)  # sorted: history's indices are sorted
-    if bought_keys.size:
-        at = np.minimum(np.searchsorted(bought_keys, keys), bought_keys.size - 1)
-        keep = bought_keys[at] != keys
-    else:
-        keep = np.ones(keys.size, dtype=bool)
     n_cp, n_sem = cp_keys.size, sem_keys.size
-    cp_all, sem_all = np.zeros(keys.size), np.zeros(keys.size)
+    cp_all, sem_all = np.zeros(keys.size + 1), np.zeros(keys.size + 1)
     cp_all[where[:n_cp]] = copurchase.data
     sem_all[where[n_cp : n_cp + n_sem]] = semantic.data
-    in_pool = np.zeros(keys.size, dtype=bool)
+    in_pool = np.zeros(keys.size + 1, dtype=bool)
     in_pool[where[n_cp + n_sem :]] = True
-    keys, cp_all, sem_all, in_pool = keys[keep], cp_all[keep], sem_all[keep], in_pool[keep]
-    rows, cols = keys // n_items, keys % n_items
+    cp_all, sem_all, in_pool = cp_all[:-1], sem_all[:-1], in_pool[:-1]
+    rows, cols = np.divmod(keys, n_items)
     starts = np.searchsorted(rows, np.arange(n_customers + 1))
     cp_all = divide_by_row_max(cp_all, starts) + np.where(in_pool, _POOL_MARK, 0.0)
     sem_all = divide_by_row_max(sem_all, starts)
