@@ -282,7 +282,7 @@ def _entry_keys(matrix: sparse.csr_matrix) -> np.ndarray:
 
 
 # a batch's (customer, product) cells above this count are merged by sorting
-_DENSE_UNION_CELLS = 1 << 26
+_DENSE_UNION_CELLS = 1 << 24
 
 
 def _union(keys: np.ndarray, excluded: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
@@ -299,9 +299,9 @@ def _union(keys: np.ndarray, excluded: np.ndarray, n_cells: int) -> tuple[np.nda
     present[keys] = True
     present[excluded] = False
     distinct = np.flatnonzero(present)
-    slot = np.empty(n_cells, dtype=np.int64)
+    slot = np.empty(n_cells, dtype=np.int32)
     slot[keys] = distinct.size
-    slot[distinct] = np.arange(distinct.size)
+    slot[distinct] = np.arange(distinct.size, dtype=np.int32)
     return distinct, slot[keys]
 
 
