@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import Warehouse, make_warehouse
 
 from holdfast.datagen.synthetic import generate_landing
+from holdfast.entrypoints.dbt_python_models import POOL_MIN_RECORD_BATCHES
 
 pytestmark = pytest.mark.e2e
 
@@ -280,8 +281,8 @@ def test_an_incremental_run_sizes_its_buckets_by_the_pending_customers(builds, t
 
 def test_steps_in_worker_processes_write_the_same_rows_under_dbt(builds, tmp_path):
     """Segment assignment and scoring spawn worker processes from inside dbt
-    when a step reads more than one record batch; the rows are the same as in
-    the dbt process."""
+    when a step reads at least POOL_MIN_RECORD_BATCHES record batches (here of
+    25 rows); the rows are the same as in the dbt process."""
     incremental, _, _ = builds
     tables = {
         "inference.int_customers_segmented": (
@@ -305,7 +306,7 @@ def test_steps_in_worker_processes_write_the_same_rows_under_dbt(builds, tmp_pat
             "int_recommendations_scored",
             "--full-refresh",
             vars={"inference_processes": processes},
-            env={"HOLDFAST_STREAM_BATCH_ROWS": "150"},
+            env={"HOLDFAST_STREAM_BATCH_ROWS": "25"},
         )
         started = [line for line in out.stdout.splitlines() if "worker processes" in line]
         assert len(started) == (2 if processes == 2 else 0), started
@@ -314,5 +315,5 @@ def test_steps_in_worker_processes_write_the_same_rows_under_dbt(builds, tmp_pat
             for table, columns in tables.items()
         }
     for table in tables:
-        assert len(rows[1][table]) > 150
+        assert len(rows[1][table]) >= 25 * POOL_MIN_RECORD_BATCHES
         assert rows[2][table] == rows[1][table]

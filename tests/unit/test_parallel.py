@@ -34,6 +34,19 @@ def test_a_stream_of_at_most_one_item_runs_here(items):
     assert out == [(2 * i, os.getpid()) for i in items]
 
 
+@pytest.mark.parametrize(("n_items", "pooled"), [(3, False), (4, True), (9, True)])
+def test_a_pool_starts_only_from_min_items(n_items, pooled):
+    started: list[int] = []
+    out = list(
+        map_in_order(
+            scaled_with_pid, 5, range(n_items), processes=2, min_items=4, on_start=started.append
+        )
+    )
+    assert [value for value, _ in out] == [5 * i for i in range(n_items)]
+    assert started == ([2] if pooled else [])
+    assert any(pid != os.getpid() for _, pid in out) == pooled
+
+
 def test_one_process_runs_everything_here():
     out = list(map_in_order(scaled_with_pid, 1, range(5), processes=1))
     assert out == [(i, os.getpid()) for i in range(5)]

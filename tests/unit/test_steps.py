@@ -1157,7 +1157,10 @@ def reference_scores(model, history, segment_id, k, weights):
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("dense_union", [True, False])
-def test_score_histories_agrees_with_a_per_customer_reference(seed, dense_union, monkeypatch):
+@pytest.mark.parametrize("segment_weight", [0.1, 0.0])
+def test_score_histories_agrees_with_a_per_customer_reference(
+    seed, dense_union, segment_weight, monkeypatch
+):
     if not dense_union:  # the sorting path, taken by batches too large for a cell map
         monkeypatch.setattr(recommend, "_DENSE_UNION_CELLS", 0)
     rng = np.random.default_rng(900 + seed)
@@ -1179,7 +1182,9 @@ def test_score_histories_agrees_with_a_per_customer_reference(seed, dense_union,
         segments,
         recommend.FitSettings(copurchase_neighbours=6, semantic_neighbours=4, pool_size=5),
     )
-    weights = ScoringWeights(copurchase=0.4, semantic=0.3, segment=0.1, popularity=0.2)
+    weights = ScoringWeights(
+        copurchase=0.4, semantic=0.3, segment=segment_weight, popularity=0.3 - segment_weight
+    )
     customers = [[*h, "unknown-product"] for h in histories[:60]] + [[], None]
     customer_segments = [*segments[:60], 1, 99]
     got = recommend.score_histories(model, customers, customer_segments, 7, weights)
@@ -1189,6 +1194,8 @@ def test_score_histories_agrees_with_a_per_customer_reference(seed, dense_union,
         assert scored.confidence.tolist() == pytest.approx([e[1] for e in expected], abs=1e-12)
         assert scored.copurchase.tolist() == pytest.approx([e[2] for e in expected], rel=1e-6)
         assert scored.semantic.tolist() == pytest.approx([e[3] for e in expected], rel=1e-6)
+        group = model.rows_for_segments([segment])[0]
+        assert scored.affinity.tolist() == [model.affinity[group, e[0]] for e in expected]
 
 
 def test_model_fingerprint_changes_when_segments_are_relabelled():

@@ -53,10 +53,11 @@ def map_in_order(
     window: int | None = None,
     on_start: Callable[[int], None] | None = None,
     blas_threads: int | None = 1,
+    min_items: int = 2,
 ) -> Iterator[R]:
     """Yield fn(state, item) for each item, in the items' order.
 
-    With `processes` > 1 and at least two items, the calls run in that many
+    With `processes` > 1 and at least `min_items` (at least two) items, the calls run in that many
     spawned processes, at most `window` (default 2 x processes) in flight; `fn`
     must be a module-level function and `state`, items and results picklable.
     Otherwise they run here. An exception in a call is raised here, and the
@@ -65,8 +66,9 @@ def map_in_order(
     BLAS and OpenMP thread pools to `blas_threads` (None: leave them).
     """
     iterator = iter(items)
-    head = list(islice(iterator, 2))
-    if processes <= 1 or len(head) < 2:
+    enough = max(min_items, 2)
+    head = list(islice(iterator, enough))
+    if processes <= 1 or len(head) < enough:
         for item in chain(head, iterator):
             yield fn(state, item)
         return

@@ -356,11 +356,23 @@ def score_histories(
             cp_all[positive],
             sem_all[positive],
         )
-    aff_all = model.affinity[rows_of_group[rows], cols].astype(np.float64)
+    # segment affinity with no weight (the default) adds exactly 0 to every
+    # confidence: then it is looked up for the kept candidates only
+    weighted_affinity = weights.segment != 0
+    aff_all = (
+        model.affinity[rows_of_group[rows], cols].astype(np.float64)
+        if weighted_affinity
+        else np.zeros(rows.size)
+    )
     confidence_all = blend_confidence(cp_all, sem_all, aff_all, model.popularity[cols], weights)
     top = top_k_within_rows(rows, cols, confidence_all, k, n_customers)
     top_rows, top_cols = rows[top], cols[top]
-    cp, sem, aff, confidence = cp_all[top], sem_all[top], aff_all[top], confidence_all[top]
+    cp, sem, confidence = cp_all[top], sem_all[top], confidence_all[top]
+    aff = (
+        aff_all[top]
+        if weighted_affinity
+        else model.affinity[rows_of_group[top_rows], top_cols].astype(np.float64)
+    )
     starts = np.searchsorted(top_rows, np.arange(n_customers + 1))
     return [
         _Scored(
@@ -466,11 +478,12 @@ def score_customers(
     batch_size: int,
     processes: int = 1,
     on_start: Callable[[int], None] | None = None,
+    pool_min_batches: int = 2,
 ) -> Iterator[pa.RecordBatch]:
     """One output row per input customer (columns INPUT_COLUMNS) with up to
-    `k` candidates, best first, in input order. With `processes` > 1, input
-    batches are scored in that many worker processes (application.parallel);
-    the rows are the same either way."""
+    `k` candidates, best first, in input order. With `processes` > 1 and at
+    least `pool_min_batches` input batches, they are scored in that many
+    worker processes (application.parallel); the rows are the same either way."""
     job = _ScoringJob(model, k, weights, recommender_version, run, policy, batch_size)
     yield from map_in_order(
         _score_record_batch,
@@ -478,4 +491,5 @@ def score_customers(
         numbered_batches(batches, batch_size),
         processes=processes,
         on_start=on_start,
+        min_items=pool_min_batches,
     )

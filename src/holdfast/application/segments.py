@@ -219,12 +219,14 @@ def assign_segments(
     batch_size: int,
     processes: int = 1,
     on_start: Callable[[int], None] | None = None,
+    pool_min_batches: int = 2,
 ) -> Iterator[pa.RecordBatch]:
     """Label every input customer (columns ASSIGN_INPUT_COLUMNS), in input
     order. A customer without a vector is noise with strength 0: nothing to
     place them by; with no segment model yet (too few customers to fit),
-    everyone is noise. With `processes` > 1, input batches are labelled in that
-    many worker processes (application.parallel); the rows are the same."""
+    everyone is noise. With `processes` > 1 and at least `pool_min_batches`
+    input batches, they are labelled in that many worker processes
+    (application.parallel); the rows are the same."""
     job = _AssignJob(model, dimension, run, policy, batch_size)
     yield from map_in_order(
         _assign_record_batch,
@@ -232,4 +234,5 @@ def assign_segments(
         numbered_batches(batches, batch_size),
         processes=processes,
         on_start=on_start,
+        min_items=pool_min_batches,
     )

@@ -134,7 +134,7 @@ def copurchase_neighbours(history: sparse.csr_matrix, k: int) -> sparse.csr_matr
 
 
 def semantic_neighbours(
-    embeddings: np.ndarray, present: np.ndarray, k: int, block_rows: int = 1024
+    embeddings: np.ndarray, present: np.ndarray, k: int, block_rows: int = 512
 ) -> sparse.csr_matrix:
     """Top-k cosine neighbours per item by text embedding (unit rows), in
     blocks so memory is block_rows x items; items without an embedding have
