@@ -155,8 +155,9 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
         returncode = process.wait()
         sampler.stop()
     wall = time.time() - started
-    shutil.copyfile(target / "run_results.json", workdir / f"run_results-{name}.json")
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    kept = workdir / f"run_results-{name}.json"
+    shutil.copyfile(target / "run_results.json", kept)
+    results = json.loads(kept.read_text())["results"]
     nodes = {}
     for result in results:
         timings = {t["name"]: t for t in result.get("timing", [])}

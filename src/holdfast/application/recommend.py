@@ -42,6 +42,7 @@ from holdfast.application.resilience import RetryPolicy, numbered_batches, run_o
 from holdfast.domain.neighbours import (
     copurchase_neighbours,
     divide_by_row_max,
+    entry_rows,
     reverse_neighbours,
     semantic_neighbours,
     top_k_within_rows,
@@ -277,8 +278,7 @@ class _Scored:
 
 def _entry_keys(matrix: sparse.csr_matrix) -> np.ndarray:
     """row * n_cols + col of each stored entry, in storage order."""
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    return rows * matrix.shape[1] + matrix.indices.astype(np.int64)
+    return entry_rows(matrix) * matrix.shape[1] + matrix.indices.astype(np.int64)
 
 
 # a batch's (customer, product) cells above this count are merged by sorting
@@ -317,10 +317,10 @@ def score_histories(
     A customer's candidates are the products their purchases vote for in
     either reversed neighbour list, plus their segment's pool, less what they
     bought. Each signal is scaled by the customer's best candidate for it.
-    The entries of the three sources are gathered on one sorted key (row,
-    product), so the batch is sorted once for the union and once for the
-    ranking; a pool entry carries the pool's mark (1e-9) in its co-purchase
-    signal."""
+    The entries of the three sources meet on one key (row, product) in a map
+    of the batch's cells (_union), and only each customer's best bucket of
+    scores is sorted (top_k_within_rows); a pool entry carries the pool's mark
+    (1e-9) in its co-purchase signal."""
     n_customers, n_items = len(histories), len(model.product_ids)
     history = history_matrix(histories, model.index, n_items)
     copurchase = history @ model.copurchase
@@ -348,14 +348,6 @@ def score_histories(
     starts = np.searchsorted(rows, np.arange(n_customers + 1))
     cp_all = divide_by_row_max(cp_all, starts) + np.where(in_pool, _POOL_MARK, 0.0)
     sem_all = divide_by_row_max(sem_all, starts)
-    if (cp_all < 0).any():  # a negative co-purchase signal is no candidate
-        positive = cp_all >= 0
-        rows, cols, cp_all, sem_all = (
-            rows[positive],
-            cols[positive],
-            cp_all[positive],
-            sem_all[positive],
-        )
     # segment affinity with no weight (the default) adds exactly 0 to every
     # confidence: then it is looked up for the kept candidates only
     weighted_affinity = weights.segment != 0

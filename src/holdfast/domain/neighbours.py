@@ -105,12 +105,17 @@ def top_k_within_rows(
     return candidates[order[rank < k]]
 
 
+def entry_rows(matrix: sparse.csr_matrix) -> np.ndarray:
+    """The row of each stored entry of a CSR matrix, in storage order."""
+    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+
+
 def sorted_entries(
     matrix: sparse.csr_matrix,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(order, rows, cols, rank within row) of the stored entries, each row
     best first; `order` indexes matrix.data."""
-    all_rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    all_rows = entry_rows(matrix)
     order, rank = rank_within_rows(all_rows, matrix.indices, matrix.data)
     return order, all_rows[order], matrix.indices[order], rank
 
