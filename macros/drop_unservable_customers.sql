@@ -1,17 +1,25 @@
 {#
     Why: recommendation tables are incremental per customer, so a customer
     whose latest scoring failed (a pending dead letter) or who is no longer in
-    any batch would keep stale rows. This post-hook removes them; it reads two
-    per-customer tables, never the candidates themselves.
+    any batch would keep stale rows. This post-hook removes them. It finds them
+    in two per-customer tables, never in the candidates themselves: the
+    candidates' customers are scored customers (int_recommendations_scored
+    keeps a row for every customer it ever scored), so the customers to drop
+    are the scored ones that failed or left. The delete then looks up a set
+    that is usually empty, which DuckDB answers without reading the 60
+    million candidates (a `not in` over the candidates read them all: 0.8 s
+    at 2 million customers).
 #}
 {% macro drop_unservable_customers() -%}
     delete from {{ this }}
-    where
-        customer_id in (
-            select customer_id from {{ ref('int_recommendations_scored') }}
-            where status <> 'ok'
-        )
-        or customer_id not in (
-            select customer_id from {{ ref('int_customers_current') }}
-        )
+    where customer_id in (
+        select scored.customer_id
+        from {{ ref('int_recommendations_scored') }} as scored
+        where
+            scored.status <> 'ok'
+            or scored.customer_id not in (
+                select current_customers.customer_id
+                from {{ ref('int_customers_current') }} as current_customers
+            )
+    )
 {%- endmacro %}

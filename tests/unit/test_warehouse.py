@@ -25,8 +25,8 @@ def con():
     con.close()
 
 
-def _pending(con, previous, **kwargs):
-    sql, params = warehouse.pending_records(
+def _selection(con, previous, **kwargs) -> warehouse.PendingRecords:
+    return warehouse.pending_records(
         con,
         "products",
         previous,
@@ -36,7 +36,17 @@ def _pending(con, previous, **kwargs):
         max_failed_runs=3,
         **kwargs,
     )
-    return con.execute(sql, params).fetchall()
+
+
+def _pending(con, previous, **kwargs):
+    pending = _selection(con, previous, **kwargs)
+    return con.execute(pending.sql, pending.params).fetchall()
+
+
+def _streamed(con, previous, batch_size=2, **kwargs):
+    batches = list(warehouse.stream(con, _selection(con, previous, **kwargs), batch_size))
+    assert all(b.num_rows <= batch_size for b in batches)
+    return [tuple(row.values()) for b in batches for row in b.to_pylist()]
 
 
 def test_pending_records_come_in_key_order_by_default(con):
@@ -53,6 +63,25 @@ def test_pending_records_skip_unchanged_rows_and_retry_failed_ones(con):
 def test_pending_records_follow_an_explicit_order_with_the_key_as_tie_break(con):
     rows = _pending(con, "previous", order_by="length(s.product_text), s.product_id")
     assert [r[0] for r in rows] == ["p2", "p4", "p5", "p3"]
+
+
+@pytest.mark.parametrize("previous", [None, "previous"])
+@pytest.mark.parametrize("order_by", [None, "length(s.product_text), s.product_id"])
+def test_streaming_gives_the_pending_rows_in_their_order(con, previous, order_by):
+    # incremental runs stream through a temp table of the pending keys
+    streamed = _streamed(con, previous, order_by=order_by)
+    assert streamed == _pending(con, previous, order_by=order_by)
+    assert len(streamed) == (5 if previous is None else 4)
+    tables = "select count(*) from duckdb_tables() where temporary"
+    assert con.execute(tables).fetchall() == [(0,)]  # the keys table is dropped
+
+
+def test_nothing_pending_streams_nothing(con):
+    con.execute(
+        "create table everything_done as select *, 'ok' as status, 0 as failed_runs from products"
+    )
+    assert _streamed(con, "everything_done") == []
+    assert warehouse.count_pending(con, _selection(con, "everything_done")) == 0
 
 
 def memory_limit(con: duckdb.DuckDBPyConnection) -> str:

@@ -158,7 +158,7 @@ def embed_products_model(
     )
     run = warehouse.run_context(con, runs)
     _, version = resolve_model_path(str(embedding_model))
-    sql, params = warehouse.pending_records(
+    pending = warehouse.pending_records(
         con,
         products,
         this,
@@ -171,13 +171,13 @@ def embed_products_model(
         order_by="length(s.product_text), s.product_id",
     )
     schema = embedding.output_schema(VECTOR_DIMENSION)
-    if warehouse.first_row(con, f"select count(*) from ({sql})", params)[0] == 0:
+    if warehouse.count_pending(con, pending) == 0:
         return warehouse.as_reader(schema, [])  # nothing new: do not even load the model
     encoder = load_encoder(str(embedding_model))
     return warehouse.as_reader(
         schema,
         embedding.embed_products(
-            warehouse.stream(con, sql, params, EMBED_STREAM_ROWS),
+            warehouse.stream(con, pending, EMBED_STREAM_ROWS),
             encoder,
             run=run,
             policy=settings.policy,
@@ -217,7 +217,7 @@ def customer_vectors_model(
         f"select embedding_model_version from {embeddings_view} where status = 'ok' "
         "group by 1 order by count(*) desc, 1 limit 1",
     )
-    sql, params = warehouse.pending_records(
+    pending = warehouse.pending_records(
         con,
         profiles,
         this,
@@ -229,7 +229,7 @@ def customer_vectors_model(
     return warehouse.as_reader(
         customer_vectors.output_schema(VECTOR_DIMENSION),
         customer_vectors.build_customer_vectors(
-            warehouse.stream(con, sql, params, _stream_batch_rows()),
+            warehouse.stream(con, pending, _stream_batch_rows()),
             {p: i for i, p in enumerate(product_ids)},
             matrix,
             embedding_model_version=version_row[0] if version_row else "none",
@@ -395,7 +395,7 @@ def customer_segments_model(
     )
     model = load_model(row[0], row[1]) if row else None
     model_id = model.segment_model_id if model else segments.UNSEGMENTED_MODEL_ID
-    sql, params = warehouse.pending_records(
+    pending = warehouse.pending_records(
         con,
         vectors,
         this,
@@ -409,7 +409,7 @@ def customer_segments_model(
     return warehouse.as_reader(
         segments.assignment_schema(),
         segments.assign_segments(
-            warehouse.stream(con, sql, params, _stream_batch_rows()),
+            warehouse.stream(con, pending, _stream_batch_rows()),
             model,
             dimension=VECTOR_DIMENSION,
             run=run,
@@ -644,7 +644,7 @@ def recommendations_model(
         return warehouse.as_reader(schema, [])  # nobody has purchases yet
     model = load_model(row[0], row[1], recommend.RecommenderModel)
     version = recommender_version(model.model_id, weights, k)
-    sql, params = warehouse.pending_records(
+    pending = warehouse.pending_records(
         con,
         scoring_inputs,
         this,
@@ -657,7 +657,7 @@ def recommendations_model(
     return warehouse.as_reader(
         schema,
         recommend.score_customers(
-            warehouse.stream(con, sql, params, _stream_batch_rows()),
+            warehouse.stream(con, pending, _stream_batch_rows()),
             model,
             k=k,
             weights=weights,
