@@ -6,7 +6,9 @@
     materialized=incremental_by_key(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
-    post_hook="{{ delete_customers_missing_from(ref('int_customer_records_validated'), 'is_valid') }}",
+    post_hook="{{ delete_customers_missing_from(
+        ref('int_customer_records_validated'), 'is_valid', held_by='int_customer_purchase_profiles'
+    ) }}",
 ) }}
 
 with

@@ -255,6 +255,8 @@ def test_redelivered_batch_replaces_its_rows_and_new_batches_touch_only_their_cu
     untouched_before = dict(
         later.query("select customer_id, run_id from marts.fct_customer_segments")
     )
+    gone = "7b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a"  # only the old content has them
+    assert later.scalar("select count(*) from marts.fct_purchases where customer_id = ?", [gone])
     # re-delivery: the hostile batch comes back fixed (two valid lines)
     new_id = "9c0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a"
     (landing / "customers" / "hostile_0001.jsonl").write_text(
@@ -282,8 +284,13 @@ def test_redelivered_batch_replaces_its_rows_and_new_batches_touch_only_their_cu
         > 0
     )
     # a customer only the old content had is gone from every mart
-    gone = "7b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a"
-    for table in ("dim_customers", "fct_customer_segments", "fct_recommendations"):
+    for table in (
+        "dim_customers",
+        "fct_customer_segments",
+        "fct_recommendations",
+        "fct_rejected_recommendations",
+        "fct_purchases",
+    ):
         assert (
             later.scalar(f"select count(*) from marts.{table} where customer_id = ?", [gone]) == 0
         ), table

@@ -76,6 +76,22 @@ def test_streaming_gives_the_pending_rows_in_their_order(con, previous, order_by
     assert con.execute(tables).fetchall() == [(0,)]  # the keys table is dropped
 
 
+def _streamed_keys(con, pending) -> list[str]:
+    return [row["product_id"] for b in warehouse.stream(con, pending, 10) for row in b.to_pylist()]
+
+
+def test_a_recency_column_bounds_the_row_read_and_loses_no_pending_row(con):
+    con.execute("alter table products add column written_at integer default 0")
+    con.execute("update products set written_at = 1 where product_id in ('p3', 'p4', 'p5')")
+    pending = _selection(con, "previous", recency_column="written_at")
+    assert "s.written_at >= ?" in pending.rows_sql
+    # the failed p2 (written at 0) is retried: the bound is 0, every pending row comes
+    assert _streamed_keys(con, pending) == ["p2", "p3", "p4", "p5"]
+    con.execute("update previous set status = 'ok' where product_id = 'p2'")
+    # only rows written at 1 are pending: the bound is 1
+    assert _streamed_keys(con, pending) == ["p3", "p4", "p5"]
+
+
 def test_nothing_pending_streams_nothing(con):
     con.execute(
         "create table everything_done as select *, 'ok' as status, 0 as failed_runs from products"

@@ -225,6 +225,7 @@ def customer_vectors_model(
         columns=customer_vectors.INPUT_COLUMNS[:-1],
         unchanged_when=["p.profile_fingerprint = s.profile_fingerprint"],
         max_failed_runs=settings.max_failed_runs,
+        recency_column="refreshed_at",
     )
     return warehouse.as_reader(
         customer_vectors.output_schema(VECTOR_DIMENSION),
@@ -405,6 +406,7 @@ def customer_segments_model(
         unchanged_params=[model_id],
         max_failed_runs=settings.max_failed_runs,
         where="s.status = 'ok'",
+        recency_column="processed_at",
     )
     return warehouse.as_reader(
         segments.assignment_schema(),

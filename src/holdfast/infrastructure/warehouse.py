@@ -65,11 +65,17 @@ def stream(
         f"create or replace temp table {pending.keys_table} as {pending.keys_sql}", pending.params
     ).fetchall()
     try:
-        rows = first_row(con, f"select count(*) from {pending.keys_table}")[0]
+        rows, oldest = first_row(
+            con,
+            f"select count(*), {'min(recent_at)' if pending.recency_column else 'null'} "
+            f"from {pending.keys_table}",
+        )
         ExpectedRows.announce(rows)
         if rows == 0:
             return
-        yield from con.sql(pending.rows_sql).to_arrow_reader(batch_size)
+        params = [oldest] if pending.recency_column else None
+        relation = con.sql(pending.rows_sql, params=params) if params else con.sql(pending.rows_sql)
+        yield from relation.to_arrow_reader(batch_size)
     finally:
         con.execute(f"drop table if exists {pending.keys_table}").fetchall()
 
@@ -108,7 +114,9 @@ class PendingRecords:
     exists) `keys_sql` selects only the pending keys and their
     previous_failed_runs, for temp table `keys_table`, and `rows_sql` reads
     the step's columns for the keys in that table, in the same order: what
-    `stream` runs, so the join with the previous output runs once.
+    `stream` runs, so the join with the previous output runs once. With a
+    `recency_column`, the keys table also holds it (as recent_at) and
+    `rows_sql` takes the oldest pending value as its one parameter.
     """
 
     sql: str
@@ -116,6 +124,7 @@ class PendingRecords:
     keys_sql: str | None = None
     keys_table: str | None = None
     rows_sql: str | None = None
+    recency_column: str | None = None
 
 
 def pending_records(
@@ -130,6 +139,7 @@ def pending_records(
     unchanged_params: Sequence[Any] = (),
     where: str = "true",
     order_by: str | None = None,
+    recency_column: str | None = None,
 ) -> PendingRecords:
     """The rows of `source` (alias s) a step must process.
 
@@ -140,6 +150,13 @@ def pending_records(
     `previous_failed_runs`, so the step can count failing runs. Rows come in
     `order_by` order (default: the key; it must end with the key, so the order
     is total). `key` must be unique in `source`.
+
+    `recency_column` (optional): a column of `source` that each run stamps on
+    the rows it writes (processed_at, refreshed_at). The rows are then read
+    only where it is at least the oldest pending row's value, a constant
+    DuckDB checks against each row group's range: on a run whose pending rows
+    are the ones just written it skips the old row groups (reading 20,000
+    new customers' vectors scanned all 2 million otherwise: 1.2 s).
     """
     source_view = view(con, source, f"hf_source_{key}")
     order = order_by or f"s.{key}"
@@ -157,6 +174,8 @@ def pending_records(
         f"where ({where}) and (p.{key} is null or (p.status = 'failed' and p.failed_runs < ?))"
     )
     keys_table = f"hf_pending_{key}"
+    recent = f", s.{recency_column} as recent_at" if recency_column else ""
+    recent_filter = f"where s.{recency_column} >= ? " if recency_column else ""
     return PendingRecords(
         sql=(
             f"select {listed}, coalesce(p.failed_runs, 0) as previous_failed_runs "
@@ -164,13 +183,15 @@ def pending_records(
         ),
         params=[*unchanged_params, max_failed_runs],
         keys_sql=(
-            f"select s.{key}, coalesce(p.failed_runs, 0) as previous_failed_runs {selection}"
+            f"select s.{key}, coalesce(p.failed_runs, 0) as previous_failed_runs{recent} "
+            f"{selection}"
         ),
         keys_table=keys_table,
         rows_sql=(
             f"select {listed}, k.previous_failed_runs from {source_view} as s "
-            f"inner join {keys_table} as k on s.{key} = k.{key} order by {order}"
+            f"inner join {keys_table} as k on s.{key} = k.{key} {recent_filter}order by {order}"
         ),
+        recency_column=recency_column,
     )
 
 
