@@ -156,6 +156,34 @@ def test_key_tests_check_the_latest_run_unless_asked_for_everything(builds, tmp_
     assert "test_scope must be 'latest' or 'all'" in wrong.stdout
 
 
+def test_the_pair_key_test_reports_exactly_the_duplicated_pair(builds, tmp_path):
+    """unique_combination_of_columns groups by a hash of the columns first,
+    then by the columns: a duplicated (customer, product) is reported once,
+    with its count."""
+    incremental, _, _ = builds
+    copy = Warehouse(tmp_path / "copy.duckdb", incremental.landing_dir, tmp_path / "target")
+    shutil.copyfile(incremental.db_path, copy.db_path)
+    table = "intermediate.int_recommendation_candidates_checked"
+    pair_test = (
+        "test",
+        "--select",
+        "int_recommendation_candidates_checked,test_name:unique_combination_of_columns",
+    )
+    assert copy.dbt(*pair_test, check=False).returncode == 0
+    with duckdb.connect(str(copy.db_path)) as con:
+        con.execute(
+            f"insert into {table} select * from {table} "
+            f"where generated_at = (select max(generated_at) from {table}) "
+            "order by customer_id, product_id limit 1"
+        )
+    failed = copy.dbt(*pair_test, check=False)
+    assert failed.returncode == 1
+    assert "Failure in test unique_combination_of_columns_int_recommendation_candidates" in (
+        failed.stdout
+    )
+    assert "Got 1 result, configured to fail if != 0" in failed.stdout
+
+
 def test_product_statistics_follow_their_refresh_policy(builds, tmp_path):
     """A run recomputes the catalog-wide sales figures only when enough
     purchases changed (or when forced), and what it computes is exact."""

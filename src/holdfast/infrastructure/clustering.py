@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,42 @@ class HdbscanFitted:
             tree_root=int(clusters["parent"].min()),
         )
 
+    @cached_property
+    def _sample_points(self) -> np.ndarray:
+        return np.asarray(self.model.prediction_data_.tree.data, dtype=np.float64)
+
+    @cached_property
+    def _index(self) -> cKDTree:
+        return cKDTree(self._sample_points)
+
+    def _neighbours(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest sample points of each point: (distances, indices),
+        nearest first, equal distances by sample index.
+
+        scipy's cKDTree finds them (25 us a point against 41 us for the
+        sklearn KDTree hdbscan keeps, 8 dimensions, 50,000 sample points,
+        k = 20); the distances are then computed as that KDTree computes
+        them (the squared differences summed dimension by dimension, then the
+        square root), so they are the same floats, and hdbscan's rule gives
+        the same labels and strengths (tests/unit/test_clustering.py). The
+        order of equally distant sample points is made explicit (sample
+        index), where the tree would leave it to its traversal.
+        """
+        k = min(k, len(self._sample_points))
+        _, indices = self._index.query(points, k=k)
+        indices = np.asarray(indices, dtype=np.int64).reshape(len(points), k)
+        neighbours = self._sample_points[indices]  # (n, k, d)
+        squared = np.zeros(indices.shape, dtype=np.float64)
+        for dim in range(points.shape[1]):
+            difference = neighbours[:, :, dim] - points[:, None, dim]
+            squared += difference * difference
+        distances = np.sqrt(squared)
+        order = np.lexsort((indices, distances), axis=-1)
+        return (
+            np.take_along_axis(distances, order, axis=-1),
+            np.take_along_axis(indices, order, axis=-1),
+        )
+
     def predict(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """HDBSCAN's approximate prediction, vectorised over the points.
 
@@ -78,7 +115,7 @@ class HdbscanFitted:
             return np.full(n, -1, dtype=np.int64), np.zeros(n)
         data = self.model.prediction_data_
         min_samples = self.model.min_samples or self.model.min_cluster_size
-        distances, neighbours = data.tree.query(points, k=2 * min_samples)
+        distances, neighbours = self._neighbours(points, 2 * min_samples)
         reachability = np.maximum(
             np.maximum(data.core_distances[neighbours], distances[:, [min_samples]]), distances
         )
