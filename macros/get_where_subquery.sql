@@ -37,11 +37,31 @@
 {%- endmacro %}
 
 
+{#
+    The rows with the newest value of `column`. On DuckDB the newest value is
+    looked up when the test runs and written into the test as a constant, so
+    DuckDB checks it against each row group's range and reads only the row
+    groups the latest run wrote (a subquery there made every scoped test read
+    the whole column: 0.2-0.4 s each on 2-60 million rows). Elsewhere, or when
+    the relation does not exist yet (dbt compile, docs), a subquery.
+#}
 {% macro latest_rows_condition(relation, column) -%}
     {%- if column is not string -%}
         {{ exceptions.raise_compiler_error(
             "meta.latest_rows must be a column name, got " ~ column
         ) }}
     {%- endif -%}
-    {{ column }} = (select max({{ column }}) from {{ relation }})
+    {%- set newest = none -%}
+    {%- if execute and target.type == 'duckdb' and load_relation(relation) is not none -%}
+        {%- set newest = run_query(
+            'select max(' ~ column ~ ')::varchar, typeof(max(' ~ column ~ ')) from ' ~ relation
+        ).rows[0] -%}
+    {%- endif -%}
+    {%- if newest is none -%}
+        {{ column }} = (select max({{ column }}) from {{ relation }})
+    {%- elif newest[0] is none -%}
+        false
+    {%- else -%}
+        {{ column }} = cast('{{ newest[0] | replace("'", "''") }}' as {{ newest[1] }})
+    {%- endif -%}
 {%- endmacro %}
