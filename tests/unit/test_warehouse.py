@@ -84,11 +84,14 @@ def test_a_recency_column_bounds_the_row_read_and_loses_no_pending_row(con):
     con.execute("alter table products add column written_at integer default 0")
     con.execute("update products set written_at = 1 where product_id in ('p3', 'p4', 'p5')")
     pending = _selection(con, "previous", recency_column="written_at")
-    assert "s.written_at >= ?" in pending.rows_sql
+    assert "s.written_at >= ?" in pending.rows_since_sql
     # the failed p2 (written at 0) is retried: the bound is 0, every pending row comes
     assert _streamed_keys(con, pending) == ["p2", "p3", "p4", "p5"]
     con.execute("update previous set status = 'ok' where product_id = 'p2'")
     # only rows written at 1 are pending: the bound is 1
+    assert _streamed_keys(con, pending) == ["p3", "p4", "p5"]
+    # a pending row without a value in the column: no bound, nothing lost
+    con.execute("update products set written_at = null where product_id = 'p4'")
     assert _streamed_keys(con, pending) == ["p3", "p4", "p5"]
 
 

@@ -42,6 +42,11 @@ def run_context(con: duckdb.DuckDBPyConnection, runs: Any) -> RunContext:
     return RunContext(run_id=rows[0][0], run_started_at=rows[0][1])
 
 
+# the bound of the rows' read: the oldest pending recency value, none when a
+# pending row has no value (then every row group is read)
+OLDEST_PENDING = "case when count(recent_at) = count(*) then min(recent_at) end"
+
+
 def stream(
     con: duckdb.DuckDBPyConnection, pending: PendingRecords, batch_size: int
 ) -> Iterator[pa.RecordBatch]:
@@ -67,14 +72,16 @@ def stream(
     try:
         rows, oldest = first_row(
             con,
-            f"select count(*), {'min(recent_at)' if pending.recency_column else 'null'} "
+            f"select count(*), {OLDEST_PENDING if pending.recency_column else 'null'} "
             f"from {pending.keys_table}",
         )
         ExpectedRows.announce(rows)
         if rows == 0:
             return
-        params = [oldest] if pending.recency_column else None
-        relation = con.sql(pending.rows_sql, params=params) if params else con.sql(pending.rows_sql)
+        if oldest is None:  # no recency column (or no value in it): every row group
+            relation = con.sql(pending.rows_sql)
+        else:
+            relation = con.sql(pending.rows_since_sql, params=[oldest])
         yield from relation.to_arrow_reader(batch_size)
     finally:
         con.execute(f"drop table if exists {pending.keys_table}").fetchall()
@@ -115,8 +122,9 @@ class PendingRecords:
     previous_failed_runs, for temp table `keys_table`, and `rows_sql` reads
     the step's columns for the keys in that table, in the same order: what
     `stream` runs, so the join with the previous output runs once. With a
-    `recency_column`, the keys table also holds it (as recent_at) and
-    `rows_sql` takes the oldest pending value as its one parameter.
+    `recency_column`, the keys table also holds it (as recent_at), and
+    `rows_since_sql` is `rows_sql` limited to the rows whose recency column is
+    at least its one parameter (the oldest pending value).
     """
 
     sql: str
@@ -124,6 +132,7 @@ class PendingRecords:
     keys_sql: str | None = None
     keys_table: str | None = None
     rows_sql: str | None = None
+    rows_since_sql: str | None = None
     recency_column: str | None = None
 
 
@@ -175,7 +184,10 @@ def pending_records(
     )
     keys_table = f"hf_pending_{key}"
     recent = f", s.{recency_column} as recent_at" if recency_column else ""
-    recent_filter = f"where s.{recency_column} >= ? " if recency_column else ""
+    rows_from = (
+        f"select {listed}, k.previous_failed_runs from {source_view} as s "
+        f"inner join {keys_table} as k on s.{key} = k.{key}"
+    )
     return PendingRecords(
         sql=(
             f"select {listed}, coalesce(p.failed_runs, 0) as previous_failed_runs "
@@ -187,9 +199,11 @@ def pending_records(
             f"{selection}"
         ),
         keys_table=keys_table,
-        rows_sql=(
-            f"select {listed}, k.previous_failed_runs from {source_view} as s "
-            f"inner join {keys_table} as k on s.{key} = k.{key} {recent_filter}order by {order}"
+        rows_sql=f"{rows_from} order by {order}",
+        rows_since_sql=(
+            f"{rows_from} where s.{recency_column} >= ? order by {order}"
+            if recency_column
+            else None
         ),
         recency_column=recency_column,
     )
