@@ -31,7 +31,7 @@
             select customer_id from {{ relation }} where {{ condition }}
         )
     {%- else -%}
-        {%- set held_until = run_query('select max(refreshed_at)::varchar from ' ~ holder).columns[0].values()[0] -%}
+        {%- set held_until = newest_value_literal(holder, 'refreshed_at') -%}
         delete from {{ this }}
         where customer_id in (
             select held.customer_id
@@ -40,7 +40,7 @@
                 union
                 select customer_id from {{ this }}
                 {% if held_until is not none -%}
-                    where refreshed_at > '{{ held_until }}'::timestamptz
+                    where refreshed_at > {{ held_until }}
                 {%- endif %}
             ) as held
             where held.customer_id not in (

@@ -51,17 +51,14 @@
             "meta.latest_rows must be a column name, got " ~ column
         ) }}
     {%- endif -%}
-    {%- set newest = none -%}
     {%- if execute and target.type == 'duckdb' and load_relation(relation) is not none -%}
-        {%- set newest = run_query(
-            'select max(' ~ column ~ ')::varchar, typeof(max(' ~ column ~ ')) from ' ~ relation
-        ).rows[0] -%}
-    {%- endif -%}
-    {%- if newest is none -%}
-        {{ column }} = (select max({{ column }}) from {{ relation }})
-    {%- elif newest[0] is none -%}
-        false
+        {%- set newest = newest_value_literal(relation, column) -%}
+        {%- if newest is none -%}
+            false
+        {%- else -%}
+            {{ column }} = {{ newest }}
+        {%- endif -%}
     {%- else -%}
-        {{ column }} = cast('{{ newest[0] | replace("'", "''") }}' as {{ newest[1] }})
+        {{ column }} = (select max({{ column }}) from {{ relation }})
     {%- endif -%}
 {%- endmacro %}

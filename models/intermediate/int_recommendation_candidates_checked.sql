@@ -72,15 +72,14 @@ from {{ ref('int_products_current') }}
     lists on every run: 2 s at 2 million customers) -#}
 {% set to_check_condition = 'true' %}
 {% if is_incremental() and execute %}
-    {% set check_state_sql %}
+    {% set rules_changed_sql %}
         select
-            (select max(generated_at)::varchar from {{ this }}) as checked_until,
             (select rules_fingerprint from ({{ rules_inputs_sql }}) as rules_inputs)
-            is distinct from (select any_value(rules_fingerprint) from {{ this }}) as rules_changed
+            is distinct from (select any_value(rules_fingerprint) from {{ this }})
     {% endset %}
-    {% set check_state = run_query(check_state_sql).rows[0] %}
-    {% if check_state[0] is not none and not check_state[1] %}
-        {% set to_check_condition = "processed_at > '" ~ check_state[0] ~ "'::timestamptz" %}
+    {% set checked_until = newest_value_literal(this, 'generated_at') %}
+    {% if checked_until is not none and not run_query(rules_changed_sql).rows[0][0] %}
+        {% set to_check_condition = 'processed_at > ' ~ checked_until %}
     {% endif %}
 {% endif %}
 

@@ -27,19 +27,17 @@
 {% if is_incremental() and execute %}
     {% set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
     {% if 'refreshed_at' in columns %}
-        {% set state_sql %}
-            select
-                (select max(refreshed_at)::varchar from {{ this }}) as refreshed_until,
-                exists (
-                    select segment_id, segment_label from {{ ref('dim_segments') }}
-                    except
-                    select distinct segment_id, segment_label from {{ this }}
-                    where segment_id is not null
-                ) as labels_changed
+        {% set labels_changed_sql %}
+            select exists (
+                select segment_id, segment_label from {{ ref('dim_segments') }}
+                except
+                select distinct segment_id, segment_label from {{ this }}
+                where segment_id is not null
+            )
         {% endset %}
-        {% set state = run_query(state_sql).rows[0] %}
-        {% if state[0] is not none and not state[1] %}
-            {% set after = "> '" ~ state[0] ~ "'::timestamptz" %}
+        {% set refreshed_until = newest_value_literal(this, 'refreshed_at') %}
+        {% if refreshed_until is not none and not run_query(labels_changed_sql).rows[0][0] %}
+            {% set after = '> ' ~ refreshed_until %}
             {% set refresh_condition.sql %}
                 int_customers_current.customer_id in (
                     select customer_id from {{ ref('int_customers_current') }} where refreshed_at {{ after }}
