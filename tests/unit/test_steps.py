@@ -1156,13 +1156,13 @@ def reference_scores(model, history, segment_id, k, weights):
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("dense_union", [True, False])
+@pytest.mark.parametrize("int32_keys", [True, False])
 @pytest.mark.parametrize("segment_weight", [0.1, 0.0])
 def test_score_histories_agrees_with_a_per_customer_reference(
-    seed, dense_union, segment_weight, monkeypatch
+    seed, int32_keys, segment_weight, monkeypatch
 ):
-    if not dense_union:  # the sorting path, taken by batches too large for a cell map
-        monkeypatch.setattr(recommend, "_DENSE_UNION_CELLS", 0)
+    if not int32_keys:  # int64 keys, taken by batches of 2**31 cells or more
+        monkeypatch.setattr(recommend, "_INT32_CELLS", 0)
     rng = np.random.default_rng(900 + seed)
     n_items = 40
     ids = [f"p{i:02d}" for i in range(n_items)]

@@ -281,28 +281,39 @@ def _entry_keys(matrix: sparse.csr_matrix) -> np.ndarray:
     return entry_rows(matrix) * matrix.shape[1] + matrix.indices.astype(np.int64)
 
 
-# a batch's (customer, product) cells above this count are merged by sorting
-_DENSE_UNION_CELLS = 1 << 24
+# keys of a batch with fewer cells than this are sorted as int32 (half the bytes)
+_INT32_CELLS = 1 << 31
 
 
 def _union(keys: np.ndarray, excluded: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct keys not in `excluded`, sorted; the position of each
-    input key among them, len(distinct) for an excluded one). Through a map
-    of the batch's cells (one byte and four bytes a cell) when the batch has
-    at most _DENSE_UNION_CELLS cells, by sorting otherwise."""
-    if n_cells > _DENSE_UNION_CELLS:
-        distinct = np.setdiff1d(np.unique(keys), excluded)
-        at = np.minimum(np.searchsorted(distinct, keys), max(distinct.size - 1, 0))
-        found = distinct[at] == keys if distinct.size else np.zeros(keys.size, dtype=bool)
-        return distinct, np.where(found, at, distinct.size)
-    present = np.zeros(n_cells, dtype=bool)
-    present[keys] = True
-    present[excluded] = False
-    distinct = np.flatnonzero(present)
-    slot = np.empty(n_cells, dtype=np.int32)
-    slot[keys] = distinct.size
-    slot[distinct] = np.arange(distinct.size, dtype=np.int32)
-    return distinct, slot[keys]
+    input key among them, len(distinct) for an excluded one). One stable
+    argsort of the keys (int32 when the batch has fewer than _INT32_CELLS
+    cells): equal keys become one group, excluded groups are dropped."""
+    dtype = np.int32 if n_cells < _INT32_CELLS else np.int64
+    packed = keys.astype(dtype, copy=False)
+    order = np.argsort(packed, kind="stable")
+    ordered = packed[order]
+    first = np.empty(ordered.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    distinct = ordered[first]
+    group = np.cumsum(first) - 1
+    if excluded.size and distinct.size:
+        dropped = np.zeros(distinct.size + 1, dtype=bool)
+        at = np.searchsorted(distinct, excluded.astype(dtype, copy=False))
+        found = at < distinct.size
+        at = at[found]
+        dropped[at[distinct[at] == excluded[found]]] = True
+        kept = ~dropped[:-1]
+        # kept groups renumbered in order; dropped ones (and the spare slot) last
+        renumber = np.cumsum(kept) - 1
+        renumber[~kept] = np.count_nonzero(kept)
+        group = renumber[group]
+        distinct = distinct[kept]
+    where = np.empty(keys.size, dtype=np.int64)
+    where[order] = group
+    return distinct.astype(np.int64), where
 
 
 def score_histories(
@@ -317,10 +328,10 @@ def score_histories(
     A customer's candidates are the products their purchases vote for in
     either reversed neighbour list, plus their segment's pool, less what they
     bought. Each signal is scaled by the customer's best candidate for it.
-    The entries of the three sources meet on one key (row, product) in a map
-    of the batch's cells (_union), and only each customer's best bucket of
-    scores is sorted (top_k_within_rows); a pool entry carries the pool's mark
-    (1e-9) in its co-purchase signal."""
+    The entries of the three sources meet on one key (row, product), sorted
+    once (_union), and only each customer's best bucket of scores is sorted
+    (top_k_within_rows); a pool entry carries the pool's mark (1e-9) in its
+    co-purchase signal."""
     n_customers, n_items = len(histories), len(model.product_ids)
     history = history_matrix(histories, model.index, n_items)
     copurchase = history @ model.copurchase
@@ -344,8 +355,10 @@ def score_histories(
     in_pool = np.zeros(keys.size + 1, dtype=bool)
     in_pool[where[n_cp + n_sem :]] = True
     cp_all, sem_all, in_pool = cp_all[:-1], sem_all[:-1], in_pool[:-1]
-    rows, cols = np.divmod(keys, n_items)
-    starts = np.searchsorted(rows, np.arange(n_customers + 1))
+    # keys are sorted: each customer's run of them starts at row * n_items
+    starts = np.searchsorted(keys, np.arange(n_customers + 1, dtype=np.int64) * n_items)
+    rows = np.repeat(np.arange(n_customers, dtype=np.int64), np.diff(starts))
+    cols = keys - rows * n_items
     cp_all = divide_by_row_max(cp_all, starts) + np.where(in_pool, _POOL_MARK, 0.0)
     sem_all = divide_by_row_max(sem_all, starts)
     # segment affinity with no weight (the default) adds exactly 0 to every
