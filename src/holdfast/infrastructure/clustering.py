@@ -68,13 +68,16 @@ class HdbscanFitted:
 
     @cached_property
     def _index(self) -> cKDTree:
-        return cKDTree(self._sample_points)
+        # leaves of 32 points: 26 us a query against 37 us with the default
+        # 16 (k = 20, 8 dimensions, 50,000 sample points); labels and strengths
+        # were identical for 200,000 customers of a 2M-customer warehouse
+        return cKDTree(self._sample_points, leafsize=32)
 
     def _neighbours(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest sample points of each point: (distances, indices),
         nearest first, equal distances by sample index.
 
-        scipy's cKDTree finds them (25 us a point against 41 us for the
+        scipy's cKDTree finds them (26 us a point against 41 us for the
         sklearn KDTree hdbscan keeps, 8 dimensions, 50,000 sample points,
         k = 20); the distances are then computed as that KDTree computes
         them (the squared differences summed dimension by dimension, then the
