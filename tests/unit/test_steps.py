@@ -1198,6 +1198,28 @@ def test_score_histories_agrees_with_a_per_customer_reference(
         assert scored.affinity.tolist() == [model.affinity[group, e[0]] for e in expected]
 
 
+def test_history_matrix_of_arrow_lists_equals_the_one_of_python_lists():
+    catalog = ["p0", "p1", "p2", "p3"]
+    index = {p: i for i, p in enumerate(catalog)}
+    histories = [
+        ["p2", "p0"],
+        ["p3", "p3", "unknown", None],  # a repeat, a product not in the catalog, a null
+        [],
+        None,
+        ["p1", "p0", "p2", "p3"],
+    ]
+    lists = pa.array(histories, pa.list_(pa.string()))
+    for offset in (0, 1):  # a sliced array keeps its offset into the values
+        column = lists.slice(offset)
+        got = recommend.history_matrix_of_lists(column, pa.array(catalog))
+        expected = recommend.history_matrix(histories[offset:], index, len(catalog))
+        assert got.shape == expected.shape
+        assert got.indptr.tolist() == expected.indptr.tolist()
+        assert got.indices.tolist() == expected.indices.tolist()
+        assert got.data.tolist() == expected.data.tolist()
+        assert got.dtype == expected.dtype
+
+
 def test_model_fingerprint_changes_when_segments_are_relabelled():
     histories = [["a", "b"], ["b", "c"], ["a", "c"]]
 

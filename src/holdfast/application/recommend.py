@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from holdfast.application.parallel import map_in_order
@@ -123,6 +124,11 @@ class RecommenderModel:
     def index(self) -> dict[str, int]:
         return {p: i for i, p in enumerate(self.product_ids)}
 
+    @cached_property
+    def product_array(self) -> pa.Array:
+        """The product ids in index order, as Arrow strings."""
+        return pa.array(self.product_ids, pa.string())
+
     def rows_for_segments(self, segment_ids: Sequence[int | None]) -> np.ndarray:
         """The affinity/pool row of each customer's segment; noise, unknown
         and missing segments use the population row."""
@@ -152,6 +158,27 @@ def history_matrix(
         (data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
         shape=(len(histories), n_items),
     )
+
+
+def history_matrix_of_lists(products: pa.Array, known: pa.Array) -> sparse.csr_matrix:
+    """history_matrix of an Arrow list<string> column (one row per list, a
+    null list is empty), the products looked up in `known` (the catalog in
+    index order) in one vectorised call instead of one dict lookup each."""
+    if isinstance(products, pa.ChunkedArray):
+        products = products.combine_chunks()
+    n_rows = len(products)
+    lengths = pc.fill_null(pc.list_value_length(products), 0).to_numpy(zero_copy_only=False)
+    positions = pc.index_in(pc.list_flatten(products), value_set=known)
+    items = pc.fill_null(positions, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths.astype(np.int64))
+    found = items >= 0
+    history = sparse.csr_matrix(
+        (np.ones(int(found.sum()), dtype=np.float32), (rows[found], items[found])),
+        shape=(n_rows, len(known)),
+    )
+    history.sum_duplicates()  # sorted columns; a product bought twice counts once
+    history.data[:] = 1.0
+    return history
 
 
 def fit_recommender(
@@ -332,8 +359,20 @@ def score_histories(
     once (_union), and only each customer's best bucket of scores is sorted
     (top_k_within_rows); a pool entry carries the pool's mark (1e-9) in its
     co-purchase signal."""
-    n_customers, n_items = len(histories), len(model.product_ids)
-    history = history_matrix(histories, model.index, n_items)
+    history = history_matrix(histories, model.index, len(model.product_ids))
+    return score_history_matrix(model, history, segment_ids, k, weights)
+
+
+def score_history_matrix(
+    model: RecommenderModel,
+    history: sparse.csr_matrix,
+    segment_ids: Sequence[int | None],
+    k: int,
+    weights: ScoringWeights,
+) -> list[_Scored]:
+    """score_histories for histories given as a (customers x items) 0/1
+    matrix with sorted columns (history_matrix, history_matrix_of_lists)."""
+    n_customers, n_items = history.shape
     copurchase = history @ model.copurchase
     semantic = history @ model.semantic
     copurchase.eliminate_zeros()
@@ -405,7 +444,7 @@ def _candidates_array(model: RecommenderModel, per_customer: list[_Scored | None
     ranks = np.concatenate([np.arange(1, n + 1) for n in lengths]) if lengths.sum() else items
     struct = pa.StructArray.from_arrays(
         [
-            pa.array(model.product_ids, pa.string()).take(pa.array(items, pa.int64())),
+            model.product_array.take(pa.array(items, pa.int64())),
             pa.array(ranks, pa.int32()),
             pa.array(confidence, pa.float64()),
             pa.array(predicted_value(confidence, model.typical_spend[items]), pa.float64()),
@@ -437,13 +476,15 @@ def _score_record_batch(job: _ScoringJob, item: tuple[int, pa.RecordBatch]) -> p
     """One output batch for one input batch whose first inference batch is numbered
     `item[0]` (module level: it runs in worker processes)."""
     first_batch_number, batch = item
-    histories = batch.column("purchased_product_ids").to_pylist()
+    history = history_matrix_of_lists(
+        batch.column("purchased_product_ids"), job.model.product_array
+    )
     segment_ids = batch.column("segment_id").to_pylist()
 
     def score(rows: list[int]) -> list[_Scored]:
-        return score_histories(
+        return score_history_matrix(
             job.model,
-            [histories[r] for r in rows],
+            history[np.asarray(rows, dtype=np.int64)],
             [segment_ids[r] for r in rows],
             job.k,
             job.weights,
