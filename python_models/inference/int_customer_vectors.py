@@ -20,7 +20,6 @@ def model(dbt, session):
     max_retries = dbt.config.get("inference_max_retries")
     initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
     max_failed_runs = dbt.config.get("dead_letter_max_attempts")
-    processes = dbt.config.get("inference_processes")
     # Spark (Databricks): the same step over partitions with mapInArrow
     step = spark_customer_vectors_model if is_spark_session(session) else customer_vectors_model
     return step(
@@ -33,5 +32,4 @@ def model(dbt, session):
         max_retries=max_retries,
         initial_backoff=initial_backoff,
         max_failed_runs=max_failed_runs,
-        processes=processes,
     )

@@ -1273,46 +1273,6 @@ def test_scoring_in_worker_processes_writes_the_same_rows(run_context, fast_poli
     assert without_latency(in_workers).equals(without_latency(here))
 
 
-def test_customer_vectors_in_worker_processes_write_the_same_rows(run_context):
-    rng = np.random.default_rng(8)
-    products = [*PRODUCT_INDEX, "unknown"]
-    rows = []
-    for i in range(40):
-        n = int(rng.integers(0, 4))
-        bought = [str(p) for p in rng.choice(products, size=n)]
-        weights = [float(w) for w in rng.integers(1, 5, size=n)]
-        if i % 9 == 4:
-            weights = [*weights[:-1], 1.0, 2.0]  # one weight more than products: fails
-        rows.append((f"c{i:02d}", bought, weights, int(i % 5 == 0)))
-    faulty = RetryPolicy(
-        max_retries=1,
-        initial_backoff_seconds=0.0,
-        jitter_seconds=0.0,
-        faults=StepFaults("vectorize_customers", transient_rate=0.2, permanent_rate=0.1),
-    )
-    batches = [profile_batch(rows[i : i + 7]) for i in range(0, len(rows), 7)]
-
-    def vectors(processes: int) -> pa.Table:
-        return table_of(
-            customer_vectors.build_customer_vectors(
-                batches,
-                PRODUCT_INDEX,
-                PRODUCT_VECTORS,
-                embedding_model_version="fake-encoder-1",
-                run=run_context,
-                policy=faulty,
-                batch_size=3,
-                processes=processes,
-            )
-        )
-
-    here, in_workers = vectors(1), vectors(2)
-    assert here.num_rows == len(rows)
-    assert {"ok", "failed"} <= set(here.column("status").to_pylist())
-    assert any(here.column("has_vector").to_pylist())
-    assert without_latency(in_workers).equals(without_latency(here))
-
-
 def test_segment_assignment_in_worker_processes_writes_the_same_rows(run_context, fast_policy):
     model = fit_model()
     rng = np.random.default_rng(3)

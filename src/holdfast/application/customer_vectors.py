@@ -10,14 +10,13 @@ segment-free popularity prior downstream, which is not a failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from holdfast.application.parallel import map_in_order
 from holdfast.application.records import (
     RunContext,
     status_columns,
@@ -104,64 +103,6 @@ class _FlatProfiles:
         )
 
 
-@dataclass(frozen=True)
-class _VectorJob:
-    """What every batch of one run shares (sent once to each worker)."""
-
-    matrix: np.ndarray
-    known_products: pa.Array
-    embedding_model_version: str
-    run: RunContext
-    policy: RetryPolicy
-    batch_size: int
-
-
-def _vectors_record_batch(job: _VectorJob, item: tuple[int, pa.RecordBatch]) -> pa.RecordBatch:
-    """Vectors for one input batch whose first inference batch is numbered
-    `item[0]` (module level: it runs in worker processes)."""
-    first_batch_number, batch = item
-    dimension = job.matrix.shape[1]
-    flat = _FlatProfiles.of(
-        batch.column("product_ids"), batch.column("weights"), job.known_products
-    )
-
-    def compute(rows: list[int]):
-        means, counts = flat.means(rows, job.matrix)
-        return [(means[i], int(counts[i])) for i in range(len(rows))]
-
-    outcomes = run_over_rows(
-        batch,
-        compute,
-        batch_size=job.batch_size,
-        policy=job.policy,
-        first_batch_number=first_batch_number,
-    )
-    n = len(outcomes)
-    vectors = np.zeros((n, dimension), dtype=np.float32)
-    used = np.zeros(n, dtype=np.int32)
-    ok_rows = [i for i, o in enumerate(outcomes) if o.ok]
-    if ok_rows:
-        vectors[ok_rows] = np.stack([outcomes[i].value[0] for i in ok_rows])
-        used[ok_rows] = [outcomes[i].value[1] for i in ok_rows]
-    has_vector = (used > 0) & np.any(vectors != 0, axis=1)
-    return pa.RecordBatch.from_arrays(
-        [
-            batch.column("customer_id").cast(pa.string()),
-            batch.column("profile_fingerprint").cast(pa.string()),
-            pa.FixedSizeListArray.from_arrays(
-                pa.array(vectors.reshape(-1), pa.float32()),
-                dimension,
-                mask=pa.array(~has_vector),
-            ),
-            pa.array(used, pa.int32()),
-            pa.array(has_vector, pa.bool_()),
-            pa.array([job.embedding_model_version] * n, pa.string()),
-            *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), job.run),
-        ],
-        schema=output_schema(dimension),
-    )
-
-
 def build_customer_vectors(
     batches: Iterable[pa.RecordBatch],
     product_index: Mapping[str, int],
@@ -171,24 +112,52 @@ def build_customer_vectors(
     run: RunContext,
     policy: RetryPolicy,
     batch_size: int,
-    processes: int = 1,
-    on_start: Callable[[int], None] | None = None,
-    pool_min_batches: int = 2,
 ) -> Iterator[pa.RecordBatch]:
-    """One output row per input customer (columns INPUT_COLUMNS), in input
-    order. With `processes` > 1 and at least `pool_min_batches` input batches,
-    they are computed in that many worker processes (application.parallel);
-    the rows are the same."""
+    """One output row per input customer (columns INPUT_COLUMNS)."""
+    dimension = product_vectors.shape[1]
+    schema = output_schema(dimension)
     matrix = np.asarray(product_vectors, dtype=np.float32)
     known_products = pa.array(sorted(product_index, key=product_index.__getitem__), pa.string())
     if [product_index[p] for p in known_products.to_pylist()] != list(range(len(product_index))):
         raise ValueError("product_index must map the products to 0..n-1")
-    job = _VectorJob(matrix, known_products, embedding_model_version, run, policy, batch_size)
-    yield from map_in_order(
-        _vectors_record_batch,
-        job,
-        numbered_batches(batches, batch_size),
-        processes=processes,
-        on_start=on_start,
-        min_items=pool_min_batches,
-    )
+
+    for first_batch_number, batch in numbered_batches(batches, batch_size):
+        flat = _FlatProfiles.of(
+            batch.column("product_ids"), batch.column("weights"), known_products
+        )
+
+        def compute(rows: list[int], flat=flat):
+            means, counts = flat.means(rows, matrix)
+            return [(means[i], int(counts[i])) for i in range(len(rows))]
+
+        outcomes = run_over_rows(
+            batch,
+            compute,
+            batch_size=batch_size,
+            policy=policy,
+            first_batch_number=first_batch_number,
+        )
+        n = len(outcomes)
+        vectors = np.zeros((n, dimension), dtype=np.float32)
+        used = np.zeros(n, dtype=np.int32)
+        ok_rows = [i for i, o in enumerate(outcomes) if o.ok]
+        if ok_rows:
+            vectors[ok_rows] = np.stack([outcomes[i].value[0] for i in ok_rows])
+            used[ok_rows] = [outcomes[i].value[1] for i in ok_rows]
+        has_vector = (used > 0) & np.any(vectors != 0, axis=1)
+        yield pa.RecordBatch.from_arrays(
+            [
+                batch.column("customer_id").cast(pa.string()),
+                batch.column("profile_fingerprint").cast(pa.string()),
+                pa.FixedSizeListArray.from_arrays(
+                    pa.array(vectors.reshape(-1), pa.float32()),
+                    dimension,
+                    mask=pa.array(~has_vector),
+                ),
+                pa.array(used, pa.int32()),
+                pa.array(has_vector, pa.bool_()),
+                pa.array([embedding_model_version] * n, pa.string()),
+                *status_columns(outcomes, batch.column("previous_failed_runs").to_pylist(), run),
+            ],
+            schema=schema,
+        )

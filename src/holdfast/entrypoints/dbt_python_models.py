@@ -198,13 +198,11 @@ def customer_vectors_model(
     max_retries: Any,
     initial_backoff: Any,
     max_failed_runs: Any,
-    processes: Any = 1,
 ) -> pa.RecordBatchReader:
     """int_customer_vectors: taste vectors for customers whose purchases changed."""
     settings = StepSettings.parse(
         batch_size, max_retries, initial_backoff, max_failed_runs, step="vectorize_customers"
     )
-    n_processes = _int("inference_processes", processes, 1)
     run = warehouse.run_context(con, runs)
     embeddings_view = warehouse.view(con, embeddings, "hf_embeddings")
     product_ids, matrix = warehouse.vectors_by_key(
@@ -239,9 +237,6 @@ def customer_vectors_model(
             run=run,
             policy=settings.policy,
             batch_size=settings.batch_size,
-            processes=n_processes,
-            on_start=_announce_workers("vectorize_customers"),
-            pool_min_batches=POOL_MIN_RECORD_BATCHES,
         ),
     )
 

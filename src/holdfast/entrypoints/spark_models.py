@@ -103,7 +103,6 @@ def spark_customer_vectors_model(
     max_retries: Any,
     initial_backoff: Any,
     max_failed_runs: Any,
-    processes: Any = 1,  # Spark parallelises by partition; the DuckDB knob is ignored
 ) -> Any:
     """int_customer_vectors on Spark: taste vectors for customers whose purchases changed."""
     settings = StepSettings.parse(
