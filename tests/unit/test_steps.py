@@ -1218,6 +1218,11 @@ def test_history_matrix_of_arrow_lists_equals_the_one_of_python_lists():
         assert got.indices.tolist() == expected.indices.tolist()
         assert got.data.tolist() == expected.data.tolist()
         assert got.dtype == expected.dtype
+    # Spark's Arrow may hand over large lists of large strings: the same matrix
+    large = lists.cast(pa.large_list(pa.large_string()))
+    got = recommend.history_matrix_of_lists(large, pa.array(catalog))
+    expected = recommend.history_matrix(histories, index, len(catalog))
+    assert (got != expected).nnz == 0
 
 
 def test_model_fingerprint_changes_when_segments_are_relabelled():
