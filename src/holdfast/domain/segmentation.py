@@ -6,7 +6,6 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 NOISE_SEGMENT_ID = -1
 
@@ -106,6 +105,10 @@ def match_segment_ids(
                 in_old = old == segment
                 union = np.count_nonzero(in_new | in_old)
                 jaccard[i, j] = np.count_nonzero(in_new & in_old) / union if union else 0.0
+        # imported here: scipy.optimize takes 0.7 s to import, and only a
+        # refit matches clusters (labelling customers does not)
+        from scipy.optimize import linear_sum_assignment
+
         rows, cols = linear_sum_assignment(-jaccard)
         for i, j in zip(rows, cols, strict=True):
             if jaccard[i, j] >= min_jaccard:

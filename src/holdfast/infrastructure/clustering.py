@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 
 @dataclass(frozen=True)
-class _PredictionTables:
-    """The condensed tree as arrays indexed by node id, for vectorised lookups."""
+class _PredictionState:
+    """What approximate prediction reads of a fitted hdbscan.HDBSCAN, as plain
+    numpy arrays: the condensed tree as arrays indexed by node id for
+    vectorised lookups, the sample points and their core distances.
 
+    This, not the hdbscan object, is what a fitted model pickles to: loading
+    a segment model then imports neither hdbscan nor scikit-learn (2.3 s of
+    imports, paid by every run that labels customers and by every worker
+    process)."""
+
+    n_clusters: int
+    min_samples: int
+    sample_points: np.ndarray  # (n, d) float64, the points the tree was built on
+    core_distances: np.ndarray  # (n,)
+    tree_parent: np.ndarray  # condensed tree rows: parent, child, lambda_val
+    tree_lambda: np.ndarray
     row_of_child: np.ndarray  # node id -> row of the condensed tree (0 if none)
     parent_of_cluster: np.ndarray  # cluster id -> parent cluster (-1 if none)
     lambda_of_cluster: np.ndarray  # cluster id -> lambda at which it split off
@@ -20,24 +34,13 @@ class _PredictionTables:
     max_lambda_of_cluster: np.ndarray  # cluster id -> max lambda in the cluster
     tree_root: int
 
-
-@dataclass
-class HdbscanFitted:
-    """A fitted hdbscan.HDBSCAN with prediction data."""
-
-    model: object
-
-    @property
-    def n_clusters(self) -> int:
-        labels = self.model.labels_
-        return int(labels.max()) + 1 if len(labels) else 0
-
-    @cached_property
-    def _tables(self) -> _PredictionTables:
-        raw = self.model.condensed_tree_._raw_tree
-        data = self.model.prediction_data_
+    @classmethod
+    def of(cls, model: Any) -> _PredictionState:
+        """The state of a fitted hdbscan.HDBSCAN (prediction_data=True)."""
+        raw = model.condensed_tree_._raw_tree
+        data = model.prediction_data_
         clusters = data.cluster_tree
-        size = int(max(raw["parent"].max(), raw["child"].max())) + 1
+        size = int(max(raw["parent"].max(), raw["child"].max())) + 1 if len(raw) else 1
         row_of_child = np.zeros(size, dtype=np.int64)
         # the first row naming a node as child wins (written last)
         rows = np.arange(len(raw), dtype=np.int64)[::-1]
@@ -53,25 +56,58 @@ class HdbscanFitted:
         for cluster, value in data.max_lambdas.items():
             if int(cluster) < size:
                 max_lambda[int(cluster)] = float(value)
-        return _PredictionTables(
+        labels = model.labels_
+        return cls(
+            n_clusters=int(labels.max()) + 1 if len(labels) else 0,
+            min_samples=int(model.min_samples or model.min_cluster_size),
+            sample_points=np.asarray(data.tree.data, dtype=np.float64),
+            core_distances=np.asarray(data.core_distances, dtype=np.float64),
+            tree_parent=np.asarray(raw["parent"], dtype=np.int64),
+            tree_lambda=np.asarray(raw["lambda_val"], dtype=np.float64),
             row_of_child=row_of_child,
             parent_of_cluster=parent,
             lambda_of_cluster=split_lambda,
             label_of_cluster=label,
             max_lambda_of_cluster=max_lambda,
-            tree_root=int(clusters["parent"].min()),
+            tree_root=int(clusters["parent"].min()) if len(clusters) else 0,
         )
 
-    @cached_property
-    def _sample_points(self) -> np.ndarray:
-        return np.asarray(self.model.prediction_data_.tree.data, dtype=np.float64)
+
+class _PredictionTables:
+    """Unused: models pickled before _PredictionState carry one (a cached
+    property of theirs), so unpickling them needs the name."""
+
+
+class HdbscanFitted:
+    """A fitted hdbscan.HDBSCAN with prediction data, and its approximate
+    prediction. `model` is the hdbscan object right after a fit; a model
+    loaded from its pickle has only the prediction state (`model` is None)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self._state = _PredictionState.of(model)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"state": self._state}
+
+    def __setstate__(self, pickled: dict[str, Any]) -> None:
+        if "state" in pickled:
+            self.model = None
+            self._state = pickled["state"]
+        else:  # pickled before the prediction state: the hdbscan object, caches
+            self.model = pickled["model"]
+            self._state = _PredictionState.of(self.model)
+
+    @property
+    def n_clusters(self) -> int:
+        return self._state.n_clusters
 
     @cached_property
     def _index(self) -> cKDTree:
         # leaves of 32 points: 26 us a query against 37 us with the default
         # 16 (k = 20, 8 dimensions, 50,000 sample points); labels and strengths
         # were identical for 200,000 customers of a 2M-customer warehouse
-        return cKDTree(self._sample_points, leafsize=32)
+        return cKDTree(self._state.sample_points, leafsize=32)
 
     def _neighbours(self, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest sample points of each point: (distances, indices),
@@ -84,12 +120,15 @@ class HdbscanFitted:
         square root), so they are the same floats, and hdbscan's rule gives
         the same labels and strengths (tests/unit/test_clustering.py). The
         order of equally distant sample points is made explicit (sample
-        index), where the tree would leave it to its traversal.
+        index), where the tree would leave it to its traversal. (Two threads
+        of the query, `workers=2`, were slower than one: 120 against 82 us a
+        point in batches of 256.)
         """
-        k = min(k, len(self._sample_points))
+        sample_points = self._state.sample_points
+        k = min(k, len(sample_points))
         _, indices = self._index.query(points, k=k)
         indices = np.asarray(indices, dtype=np.int64).reshape(len(points), k)
-        neighbours = self._sample_points[indices]  # (n, k, d)
+        neighbours = sample_points[indices]  # (n, k, d)
         squared = np.zeros(indices.shape, dtype=np.float64)
         for dim in range(points.shape[1]):
             difference = neighbours[:, :, dim] - points[:, None, dim]
@@ -116,11 +155,11 @@ class HdbscanFitted:
         n = len(points)
         if self.n_clusters == 0 or n == 0:
             return np.full(n, -1, dtype=np.int64), np.zeros(n)
-        data = self.model.prediction_data_
-        min_samples = self.model.min_samples or self.model.min_cluster_size
+        state = self._state
+        min_samples = state.min_samples
         distances, neighbours = self._neighbours(points, 2 * min_samples)
         reachability = np.maximum(
-            np.maximum(data.core_distances[neighbours], distances[:, [min_samples]]), distances
+            np.maximum(state.core_distances[neighbours], distances[:, [min_samples]]), distances
         )
         at = reachability.argmin(axis=1)  # the first of equal distances, as hdbscan
         every = np.arange(n)
@@ -129,22 +168,20 @@ class HdbscanFitted:
         with np.errstate(divide="ignore"):
             lambdas = np.where(closest > 0.0, 1.0 / closest, np.finfo(np.float64).max)
 
-        tables = self._tables
-        raw = self.model.condensed_tree_._raw_tree
-        row = tables.row_of_child[nearest]
-        cluster = raw["parent"][row].astype(np.int64)
+        row = state.row_of_child[nearest]
+        cluster = state.tree_parent[row]
         # climb while the point's lambda is below where the cluster split off
-        climbing = np.flatnonzero(raw["lambda_val"][row] > lambdas)
+        climbing = np.flatnonzero(state.tree_lambda[row] > lambdas)
         while climbing.size:
             current = cluster[climbing]
-            moves = (current > tables.tree_root) & (
-                tables.lambda_of_cluster[current] >= lambdas[climbing]
+            moves = (current > state.tree_root) & (
+                state.lambda_of_cluster[current] >= lambdas[climbing]
             )
             climbing = climbing[moves]
-            cluster[climbing] = tables.parent_of_cluster[cluster[climbing]]
+            cluster[climbing] = state.parent_of_cluster[cluster[climbing]]
 
-        labels = tables.label_of_cluster[cluster]
-        top = tables.max_lambda_of_cluster[cluster]
+        labels = state.label_of_cluster[cluster]
+        top = state.max_lambda_of_cluster[cluster]
         strengths = np.where(
             labels >= 0,
             np.where(top > 0.0, np.minimum(top, lambdas) / np.where(top > 0.0, top, 1.0), 1.0),
