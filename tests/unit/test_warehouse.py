@@ -130,3 +130,92 @@ def test_a_limit_duckdb_refuses_or_an_empty_one_changes_nothing():
     assert warehouse.lower_memory_limit(con, "")[0] is None
     assert warehouse.lower_memory_limit(object(), "256MB")[0] is None
     assert memory_limit(con) == before
+
+
+@pytest.fixture
+def watermarked():
+    """Source rows stamped by the run that wrote them (written_at), the
+    step's previous output stamped by the run that processed them
+    (processed_at) and the model that made them."""
+    con = duckdb.connect()
+    con.execute(
+        "create table source as select * from (values "
+        "('c1', 'f1', 1), ('c2', 'f2', 1), ('c3', 'f3', 1), ('c4', 'f4', 1), "
+        "('c5', 'f5b', 3), ('c6', 'f6', 3), ('c7', 'f7', 3)) "
+        "as t(customer_id, fingerprint, written_at)"
+    )
+    con.execute(
+        "create table previous as select * from (values "
+        "('c1', 'f1', 'm1', 'ok', 0, 2), ('c2', 'f2', 'm1', 'failed', 1, 2), "
+        "('c3', 'f3', 'm1', 'failed', 3, 2), ('c5', 'f5', 'm1', 'ok', 0, 2), "
+        "('c7', 'f7', 'm1', 'ok', 0, 2)) "
+        "as t(customer_id, fingerprint, model_id, status, failed_runs, processed_at)"
+    )
+    yield con
+    con.close()
+
+
+def _watermarked(con, model_id="m1", shortcut=True):
+    return warehouse.pending_records(
+        con,
+        "source",
+        "previous",
+        key="customer_id",
+        columns=["customer_id", "fingerprint"],
+        unchanged_when=["p.fingerprint = s.fingerprint"],
+        settings_unchanged_when=["p.model_id = ?"],
+        settings_params=[model_id],
+        max_failed_runs=3,
+        recency_column="written_at",
+        previous_recency_column="processed_at" if shortcut else None,
+    )
+
+
+def _keys(con, pending) -> list[tuple[str, int]]:
+    return [
+        (row["customer_id"], row["previous_failed_runs"])
+        for b in warehouse.stream(con, pending, 10)
+        for row in b.to_pylist()
+    ]
+
+
+def test_the_watermark_shortcut_finds_the_pending_rows_of_the_full_join(watermarked):
+    con = watermarked
+    # c2 failed once (retried), c3 is exhausted, c4 was never processed and is
+    # older than the watermark (see below), c5 changed, c6 is new, c7 was
+    # rewritten unchanged
+    full = _keys(con, _watermarked(con, shortcut=False))
+    assert full == [("c2", 1), ("c4", 0), ("c5", 0), ("c6", 0)]
+    pending = _watermarked(con)
+    assert con.execute(pending.watermark_sql, pending.watermark_params).fetchall() == [(2, 0)]
+    # the shortcut's assumption: a source row older than the previous output's
+    # newest row was there when the step last ran, so the previous output has
+    # its result. c4 breaks it on purpose, to show the shortcut is taken.
+    assert _keys(con, pending) == [("c2", 1), ("c5", 0), ("c6", 0)]
+    con.execute("insert into previous values ('c4', 'f4', 'm1', 'ok', 0, 2)")
+    assert _keys(con, pending) == _keys(con, _watermarked(con, shortcut=False))
+    tables = "select count(*) from duckdb_tables() where temporary"
+    assert con.execute(tables).fetchall() == [(0,)]
+
+
+def test_a_new_model_or_an_unstamped_row_turns_the_watermark_shortcut_off(watermarked):
+    con = watermarked
+    con.execute("insert into previous values ('c4', 'f4', 'm1', 'ok', 0, 2)")
+    # a new model: every row is pending, old ones included
+    assert [k for k, _ in _keys(con, _watermarked(con, model_id="m2"))] == [
+        "c1",
+        "c2",
+        "c3",
+        "c4",
+        "c5",
+        "c6",
+        "c7",
+    ]
+    # a source row without a recency value: the full join finds c1 (changed)
+    con.execute("update source set written_at = null, fingerprint = 'f1b' where customer_id = 'c1'")
+    pending = _watermarked(con)
+    assert con.execute(pending.watermark_sql, pending.watermark_params).fetchall() == [(2, 1)]
+    assert [k for k, _ in _keys(con, pending)] == ["c1", "c2", "c5", "c6"]
+    # no previous row with a stamp: no watermark, the full join
+    con.execute("update previous set processed_at = null")
+    assert [k for k, _ in _keys(con, pending)] == ["c1", "c2", "c5", "c6"]

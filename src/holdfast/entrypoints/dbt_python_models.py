@@ -226,6 +226,7 @@ def customer_vectors_model(
         unchanged_when=["p.profile_fingerprint = s.profile_fingerprint"],
         max_failed_runs=settings.max_failed_runs,
         recency_column="refreshed_at",
+        previous_recency_column="processed_at",
     )
     return warehouse.as_reader(
         customer_vectors.output_schema(VECTOR_DIMENSION),
@@ -402,11 +403,13 @@ def customer_segments_model(
         this,
         key="customer_id",
         columns=segments.ASSIGN_INPUT_COLUMNS[:-1],
-        unchanged_when=["p.profile_fingerprint = s.profile_fingerprint", "p.segment_model_id = ?"],
-        unchanged_params=[model_id],
+        unchanged_when=["p.profile_fingerprint = s.profile_fingerprint"],
+        settings_unchanged_when=["p.segment_model_id = ?"],
+        settings_params=[model_id],
         max_failed_runs=settings.max_failed_runs,
         where="s.status = 'ok'",
         recency_column="processed_at",
+        previous_recency_column="processed_at",
     )
     return warehouse.as_reader(
         segments.assignment_schema(),

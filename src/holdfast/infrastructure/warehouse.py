@@ -66,8 +66,14 @@ def stream(
         )
         yield from relation.to_arrow_reader(batch_size)
         return
+    keys_sql, keys_params = pending.keys_sql, pending.params
+    if pending.watermark_sql is not None:
+        watermark, blockers = first_row(con, pending.watermark_sql, pending.watermark_params)
+        if watermark is not None and blockers == 0:
+            keys_sql = pending.keys_since_sql
+            keys_params = [watermark, *pending.params, watermark, pending.params[-1]]
     con.execute(
-        f"create or replace temp table {pending.keys_table} as {pending.keys_sql}", pending.params
+        f"create or replace temp table {pending.keys_table} as {keys_sql}", keys_params
     ).fetchall()
     try:
         rows, oldest = first_row(
@@ -125,6 +131,13 @@ class PendingRecords:
     `recency_column`, the keys table also holds it (as recent_at), and
     `rows_since_sql` is `rows_sql` limited to the rows whose recency column is
     at least its one parameter (the oldest pending value).
+
+    With `watermark_sql` (one row: the newest recency value of the previous
+    output, and how many rows keep the shortcut from holding), `stream` uses
+    `keys_since_sql` when that count is 0: the join with the previous output
+    only for source rows written since the watermark, and for older ones only
+    the failed rows to retry. Its parameters: the watermark, `params`, the
+    watermark, max_failed_runs.
     """
 
     sql: str
@@ -134,6 +147,9 @@ class PendingRecords:
     rows_sql: str | None = None
     rows_since_sql: str | None = None
     recency_column: str | None = None
+    watermark_sql: str | None = None
+    watermark_params: list | None = None
+    keys_since_sql: str | None = None
 
 
 def pending_records(
@@ -149,6 +165,9 @@ def pending_records(
     where: str = "true",
     order_by: str | None = None,
     recency_column: str | None = None,
+    settings_unchanged_when: Sequence[str] = (),
+    settings_params: Sequence[Any] = (),
+    previous_recency_column: str | None = None,
 ) -> PendingRecords:
     """The rows of `source` (alias s) a step must process.
 
@@ -166,6 +185,19 @@ def pending_records(
     DuckDB checks against each row group's range: on a run whose pending rows
     are the ones just written it skips the old row groups (reading 20,000
     new customers' vectors scanned all 2 million otherwise: 1.2 s).
+
+    `settings_unchanged_when` (with `settings_params`): conditions on the
+    previous row alone (the model it was made with), part of the match like
+    `unchanged_when`. With both recency columns, `previous_recency_column`
+    (a column of the previous output that each run stamps on the rows it
+    writes, with the same clock as `recency_column`), an incremental run
+    whose previous rows all meet the settings conditions and whose source
+    rows all have a recency value looks for changed rows only among the
+    source rows written since the previous output's newest row: every older
+    source row was there, unchanged, when the step last wrote, so the
+    previous output holds its result (to retry if it failed). The full join
+    of the two 2-million-row tables took 0.9-1.7 s; the pending keys are
+    the same (tests/unit/test_warehouse.py).
     """
     source_view = view(con, source, f"hf_source_{key}")
     order = order_by or f"s.{key}"
@@ -177,10 +209,11 @@ def pending_records(
         )
         return PendingRecords(sql=sql, params=[])
     previous_view = view(con, previous, f"hf_previous_{key}")
-    matched = " and ".join([f"p.{key} = s.{key}", *unchanged_when])
+    matched = " and ".join([f"p.{key} = s.{key}", *unchanged_when, *settings_unchanged_when])
+    retry = "(p.status = 'failed' and p.failed_runs < ?)"
     selection = (
         f"from {source_view} as s left join {previous_view} as p on {matched} "
-        f"where ({where}) and (p.{key} is null or (p.status = 'failed' and p.failed_runs < ?))"
+        f"where ({where}) and (p.{key} is null or {retry})"
     )
     keys_table = f"hf_pending_{key}"
     recent = f", s.{recency_column} as recent_at" if recency_column else ""
@@ -188,16 +221,30 @@ def pending_records(
         f"select {listed}, k.previous_failed_runs from {source_view} as s "
         f"inner join {keys_table} as k on s.{key} = k.{key}"
     )
+    keys_columns = f"s.{key}, coalesce(p.failed_runs, 0) as previous_failed_runs{recent}"
+    watermark_sql = keys_since_sql = None
+    if recency_column and previous_recency_column:
+        settings_hold = " and ".join(settings_unchanged_when) or "true"
+        watermark_sql = (
+            f"select (select max(p.{previous_recency_column}) from {previous_view} as p), "
+            f"(select count(*) from {previous_view} as p where ({settings_hold}) is not true) "
+            f"+ (select count(*) from {source_view} as s where s.{recency_column} is null)"
+        )
+        keys_since_sql = (
+            f"select {keys_columns} from (select * from {source_view} "
+            f"where {recency_column} >= ?) as s left join {previous_view} as p on {matched} "
+            f"where ({where}) and (p.{key} is null or {retry}) "
+            f"union all select {keys_columns} from {source_view} as s "
+            f"inner join {previous_view} as p on p.{key} = s.{key} "
+            f"where s.{recency_column} < ? and ({where}) and {retry}"
+        )
     return PendingRecords(
         sql=(
             f"select {listed}, coalesce(p.failed_runs, 0) as previous_failed_runs "
             f"{selection} order by {order}"
         ),
-        params=[*unchanged_params, max_failed_runs],
-        keys_sql=(
-            f"select s.{key}, coalesce(p.failed_runs, 0) as previous_failed_runs{recent} "
-            f"{selection}"
-        ),
+        params=[*unchanged_params, *settings_params, max_failed_runs],
+        keys_sql=f"select {keys_columns} {selection}",
         keys_table=keys_table,
         rows_sql=f"{rows_from} order by {order}",
         rows_since_sql=(
@@ -206,6 +253,9 @@ def pending_records(
             else None
         ),
         recency_column=recency_column,
+        watermark_sql=watermark_sql,
+        watermark_params=list(settings_params),
+        keys_since_sql=keys_since_sql,
     )
 
 
