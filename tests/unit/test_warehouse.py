@@ -219,3 +219,14 @@ def test_a_new_model_or_an_unstamped_row_turns_the_watermark_shortcut_off(waterm
     # no previous row with a stamp: no watermark, the full join
     con.execute("update previous set processed_at = null")
     assert [k for k, _ in _keys(con, pending)] == ["c1", "c2", "c5", "c6"]
+
+
+def test_the_pending_keys_are_found_when_the_stream_is_made_not_when_it_is_read(con):
+    # dbt-duckdb reads a model's batches inside a statement of its own, which
+    # leaves another query half the threads: the join runs before that
+    tables = "select count(*) from duckdb_tables() where temporary"
+    batches = warehouse.stream(con, _selection(con, "previous"), 2)
+    assert con.execute(tables).fetchall() == [(1,)]  # the keys, already there
+    con.execute("insert into products values ('p6', 'arrived after the keys')")
+    assert [row["product_id"] for b in batches for row in b.to_pylist()] == ["p2", "p3", "p4", "p5"]
+    assert con.execute(tables).fetchall() == [(0,)]

@@ -55,17 +55,23 @@ def stream(
     run the join with the step's previous output runs once: the pending keys
     go to a temporary table, which gives the count and then the rows (the
     join over 2M customers took 1.5 s, and ran twice: to count, to stream).
-    When there are no rows, no row query runs."""
+    When there are no rows, no row query runs.
+
+    The count and the keys are computed now, when `stream` is called (in
+    the step's model function); only the rows are read as the batches are
+    taken. dbt-duckdb consumes a model's batches with a statement of its own,
+    and while that statement runs, another query gets half the threads: the
+    pending keys of 2 million scored customers took 4.7 s then, 2.3 s
+    before it."""
     if pending.keys_sql is None:
         rows = first_row(con, f"select count(*) from ({pending.sql})", pending.params)[0]
         ExpectedRows.announce(rows)
         if rows == 0:
-            return
+            return iter(())
         relation = (
             con.sql(pending.sql, params=pending.params) if pending.params else con.sql(pending.sql)
         )
-        yield from relation.to_arrow_reader(batch_size)
-        return
+        return _batches(relation, batch_size)
     keys_sql, keys_params = pending.keys_sql, pending.params
     if pending.watermark_sql is not None:
         watermark, blockers = first_row(con, pending.watermark_sql, pending.watermark_params)
@@ -75,6 +81,7 @@ def stream(
     con.execute(
         f"create or replace temp table {pending.keys_table} as {keys_sql}", keys_params
     ).fetchall()
+    drop = f"drop table if exists {pending.keys_table}"
     try:
         rows, oldest = first_row(
             con,
@@ -83,14 +90,30 @@ def stream(
         )
         ExpectedRows.announce(rows)
         if rows == 0:
-            return
+            con.execute(drop).fetchall()
+            return iter(())
         if oldest is None:  # no recency column (or no value in it): every row group
             relation = con.sql(pending.rows_sql)
         else:
             relation = con.sql(pending.rows_since_sql, params=[oldest])
+    except BaseException:
+        con.execute(drop).fetchall()
+        raise
+    return _batches(relation, batch_size, con, drop)
+
+
+def _batches(
+    relation: duckdb.DuckDBPyRelation,
+    batch_size: int,
+    con: duckdb.DuckDBPyConnection | None = None,
+    cleanup: str | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """The relation's record batches; then `cleanup` runs on `con`."""
+    try:
         yield from relation.to_arrow_reader(batch_size)
     finally:
-        con.execute(f"drop table if exists {pending.keys_table}").fetchall()
+        if cleanup is not None and con is not None:
+            con.execute(cleanup).fetchall()
 
 
 def count_pending(con: duckdb.DuckDBPyConnection, pending: PendingRecords) -> int:
