@@ -1,9 +1,10 @@
 """Embedding backends compared: throughput and agreement with the fp32 model.
 
-For each backend (sentence-transformers fp32, ONNX Runtime fp32, ONNX Runtime
-int8 dynamic per-channel) over the same product texts: texts per second of a
-bare encode loop, cosine to the fp32 embeddings, and overlap@10 of each
-text's 10 nearest neighbours with the fp32 lists (what recommendations see).
+For each backend (sentence-transformers fp32, the same in bfloat16, ONNX
+Runtime fp32, ONNX Runtime int8 dynamic per-channel) over the same product
+texts: texts per second of a bare encode loop, cosine to the fp32
+embeddings, and overlap@10 of each text's 10 nearest neighbours with the fp32
+lists (what recommendations see).
 Texts: the synthetic catalog's product texts, and the real Online Retail
 product descriptions when ../shared/data is present. One JSON document.
 
@@ -22,11 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from holdfast.infrastructure.encoder import PACKAGED_SPEC, load_encoder
+from holdfast.infrastructure.encoder import PACKAGED_BF16_SPEC, PACKAGED_SPEC, load_encoder
 
 PROJECT = Path(__file__).resolve().parents[1]
 ONLINE_RETAIL = PROJECT.parent / "shared" / "data" / "online_retail" / "online_retail.parquet"
-BACKENDS = [PACKAGED_SPEC, "onnx:all-MiniLM-L6-v2", "onnx-int8:all-MiniLM-L6-v2"]
+BACKENDS = [
+    PACKAGED_SPEC,
+    PACKAGED_BF16_SPEC,
+    "onnx:all-MiniLM-L6-v2",
+    "onnx-int8:all-MiniLM-L6-v2",
+]
 BATCH = 64
 
 

@@ -54,13 +54,15 @@ def spark_embed_products_model(
     max_failed_runs: Any,
 ) -> Any:
     """int_products_embedded on Spark: embed new or changed product texts."""
-    from holdfast.infrastructure.encoder import resolve_model_path
+    from holdfast.infrastructure.encoder import resolve_model_path, resolve_spec
 
     settings = StepSettings.parse(
         batch_size, max_retries, initial_backoff, max_failed_runs, step="embed_products"
     )
     run = spark_io.run_context(session, runs)
-    _, version = resolve_model_path(str(embedding_model))
+    # `auto:` is decided here, on the driver: executors use the driver's choice
+    model_spec = resolve_spec(str(embedding_model))
+    _, version = resolve_model_path(model_spec)
     pending = spark_io.pending_records(
         session,
         products,
@@ -71,7 +73,6 @@ def spark_embed_products_model(
         unchanged_params=[version],
         max_failed_runs=settings.max_failed_runs,
     )
-    model_spec = str(embedding_model)
 
     def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from holdfast.infrastructure.encoder import load_encoder

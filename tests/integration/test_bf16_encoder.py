@@ -1,0 +1,113 @@
+"""The bfloat16 backend (the default on CPUs with native bfloat16) agrees with fp32.
+
+`auto:all-MiniLM-L6-v2`, the `embedding_model` default, computes in bfloat16
+where the CPU multiplies it natively. It is the default because its nearest-
+neighbour lists agree with the fp32 model's (bench/embedding_backends.py
+reports overlap@10 on the synthetic catalog and the real Online Retail texts).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from holdfast.datagen.synthetic import generate_landing
+from holdfast.infrastructure.encoder import (
+    AUTO_SPEC,
+    DEFAULT_SPEC,
+    PACKAGED_BF16_SPEC,
+    PACKAGED_SPEC,
+    SentenceTransformerEncoder,
+    cpu_flags,
+    load_encoder,
+    resolve_model_path,
+    resolve_spec,
+)
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def product_texts(folder: Path, n: int) -> list[str]:
+    import json
+
+    summary = generate_landing(folder, customers=5, products=n, seed=7)
+    lines = (folder / "products" / f"{summary.product_snapshot}.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    return [f"{r['name']}. {r['category']}. {r['description']}" for r in rows]
+
+
+@pytest.fixture(scope="module")
+def texts(tmp_path_factory) -> list[str]:
+    return product_texts(tmp_path_factory.mktemp("catalog"), 300)
+
+
+@pytest.fixture(scope="module")
+def encoders() -> dict[str, SentenceTransformerEncoder]:
+    folder, version = resolve_model_path(PACKAGED_SPEC)
+    return {
+        "fp32": SentenceTransformerEncoder(folder, version),
+        "bf16": SentenceTransformerEncoder(folder, version + "+bf16", bfloat16=True),
+    }
+
+
+def neighbours(vectors: np.ndarray, k: int = 10) -> np.ndarray:
+    scores = vectors @ vectors.T
+    np.fill_diagonal(scores, -np.inf)
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def test_bf16_vectors_are_unit_float32_and_their_neighbours_agree_with_fp32(encoders, texts):
+    reference = encoders["fp32"].encode(texts)
+    vectors = encoders["bf16"].encode(texts)
+    assert vectors.dtype == np.float32 and vectors.shape == reference.shape
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(vectors, reference, atol=1e-4)  # it really computes in bfloat16
+    assert (vectors * reference).sum(axis=1).min() >= 0.99
+    ours, theirs = neighbours(vectors), neighbours(reference)
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ours, theirs, strict=True)])
+    assert overlap >= 0.95
+
+
+def test_bf16_vectors_are_reproducible_and_close_whatever_the_batch(encoders, texts):
+    encoder = encoders["bf16"]
+    sample = texts[:40]
+    together = encoder.encode(sample)
+    np.testing.assert_array_equal(together, encoder.encode(sample))
+    one_by_one = np.concatenate([encoder.encode([t]) for t in sample])
+    assert (together * one_by_one).sum(axis=1).min() >= 0.999
+
+
+def test_cpu_flags_are_read_from_x86_and_arm_cpuinfo(tmp_path):
+    x86 = tmp_path / "x86"
+    x86.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n\nprocessor\t: 1\n")
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
+    assert {"avx2", "avx512_bf16"} <= cpu_flags(x86)
+    assert "bf16" in cpu_flags(arm)
+    assert cpu_flags(tmp_path / "missing") == frozenset()
+
+
+def test_auto_picks_bf16_only_where_the_cpu_has_it():
+    assert resolve_spec(AUTO_SPEC, frozenset({"avx2", "avx512_bf16"})) == PACKAGED_BF16_SPEC
+    assert resolve_spec(AUTO_SPEC, frozenset({"fp", "asimd", "bf16"})) == PACKAGED_BF16_SPEC
+    assert resolve_spec(AUTO_SPEC, frozenset({"avx2", "fma"})) == PACKAGED_SPEC
+    assert resolve_spec(AUTO_SPEC, frozenset()) == PACKAGED_SPEC
+    # explicit specs are never second-guessed
+    for spec in (PACKAGED_SPEC, PACKAGED_BF16_SPEC, "onnx:all-MiniLM-L6-v2", "path:/x"):
+        assert resolve_spec(spec, frozenset({"avx512_bf16"})) == spec
+
+
+def test_the_version_says_how_the_vectors_were_computed():
+    fp32 = resolve_model_path(PACKAGED_SPEC)[1]
+    assert resolve_model_path(PACKAGED_BF16_SPEC)[1] == fp32 + "+bf16"
+    # auto's version is the version of what it resolves to on this machine
+    assert resolve_model_path(AUTO_SPEC)[1] == resolve_model_path(resolve_spec(AUTO_SPEC))[1]
+    assert load_encoder(AUTO_SPEC).version == resolve_model_path(AUTO_SPEC)[1]
+
+
+def test_the_project_default_is_the_encoders_default():
+    project = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
+    assert project["vars"]["embedding_model"] == DEFAULT_SPEC
