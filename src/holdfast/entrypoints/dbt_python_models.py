@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -173,7 +174,11 @@ def embed_products_model(
     schema = embedding.output_schema(VECTOR_DIMENSION)
     if warehouse.count_pending(con, pending) == 0:
         return warehouse.as_reader(schema, [])  # nothing new: do not even load the model
+    started = time.perf_counter()
     encoder = load_encoder(str(embedding_model))
+    step_telemetry.dbt_log()(
+        f"embed_products: model {encoder.version} loaded in {time.perf_counter() - started:.1f}s"
+    )
     return warehouse.as_reader(
         schema,
         embedding.embed_products(
