@@ -90,6 +90,23 @@ class TreeSampler(threading.Thread):
         return max(window, default=0)
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, total) CPU ticks of the machine so far, from /proc/stat: on a
+    virtual machine, `steal` is time the hypervisor gave the CPUs to others."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return 0, 0
+    ticks = [int(f) for f in fields[:8]]  # user .. steal (guest time is inside user)
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Share of the CPUs' time taken by the hypervisor between two readings."""
+    total = after[1] - before[1]
+    return round((after[0] - before[0]) / total, 3) if total > 0 else 0.0
+
+
 def _gib(n: int) -> float:
     return round(n / 2**30, 3)
 
@@ -145,7 +162,7 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
         "--vars",
         json.dumps({"landing_dir": str(landing)}),
     ]
-    started = time.time()
+    started, ticks = time.time(), cpu_ticks()
     with open(workdir / f"dbt-{name}.out", "w") as log:
         process = subprocess.Popen(
             command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -154,7 +171,7 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
         sampler.start()
         returncode = process.wait()
         sampler.stop()
-    wall = time.time() - started
+    wall, steal = time.time() - started, steal_share(ticks, cpu_ticks())
     kept = workdir / f"run_results-{name}.json"
     shutil.copyfile(target / "run_results.json", kept)
     results = json.loads(kept.read_text())["results"]
@@ -177,6 +194,7 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "wall_seconds": round(wall, 1),
         "peak_rss_gib": _gib(sampler.peak()),
+        "cpu_steal_share": steal,
         "failures": failures,
         "nodes": nodes,
     }
@@ -202,10 +220,10 @@ def bare_encode(database: Path, batch_size: int = 256) -> dict:
     started = time.perf_counter()
     encoder = load_encoder()
     load_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    started, ticks = time.perf_counter(), cpu_ticks()
     for offset in range(0, len(texts), batch_size):
         encoder.encode(texts[offset : offset + batch_size])
-    seconds = time.perf_counter() - started
+    seconds, steal = time.perf_counter() - started, steal_share(ticks, cpu_ticks())
     return {
         "texts": len(texts),
         "batch_size": batch_size,
@@ -213,6 +231,7 @@ def bare_encode(database: Path, batch_size: int = 256) -> dict:
         "encode_seconds": round(seconds, 1),
         "texts_per_second": round(len(texts) / seconds, 1),
         "backend": encoder.version,
+        "cpu_steal_share": steal,
     }
 
 
@@ -242,6 +261,7 @@ def summarise(repeats: list[dict], bare: dict) -> dict:
         summary[run] = {
             "wall_seconds_median": _median([r[run]["wall_seconds"] for r in repeats]),
             "peak_rss_gib_median": _median([r[run]["peak_rss_gib"] for r in repeats]),
+            "cpu_steal_share_median": _median([r[run]["cpu_steal_share"] for r in repeats]),
         }
     full = summary["full"]["wall_seconds_median"]
     summary["one_percent"]["share_of_full"] = round(
