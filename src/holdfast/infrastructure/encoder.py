@@ -122,26 +122,17 @@ class SentenceTransformerEncoder:
         return self._dimension
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self._bfloat16:
-            return self._encode_bfloat16(texts)
-        vectors = self._model.encode(
+        output = self._model.encode(
             list(texts),
             batch_size=ENCODE_BATCH_SIZE,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
+            # fp32: unit length from the model; bfloat16: a tensor, scaled below in float32
+            normalize_embeddings=not self._bfloat16,
+            convert_to_tensor=self._bfloat16,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
-
-    def _encode_bfloat16(self, texts: Sequence[str]) -> np.ndarray:
-        tensor = self._model.encode(
-            list(texts),
-            batch_size=ENCODE_BATCH_SIZE,
-            normalize_embeddings=False,
-            convert_to_tensor=True,
-            show_progress_bar=False,
-        )
-        vectors = tensor.float().numpy().astype(np.float32, copy=False)
+        if not self._bfloat16:
+            return np.asarray(output, dtype=np.float32)
+        vectors = output.float().numpy().astype(np.float32, copy=False)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms > 0, norms, 1.0)
 
