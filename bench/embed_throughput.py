@@ -11,21 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import tempfile
 import time
-from pathlib import Path
 
-from holdfast.datagen.synthetic import generate_landing
+from holdfast.datagen.synthetic import catalog_texts
 from holdfast.infrastructure.encoder import load_encoder
 
 
 def product_texts(n: int) -> list[str]:
     """n product texts exactly as the pipeline builds them (name. category. description)."""
-    with tempfile.TemporaryDirectory() as folder:
-        summary = generate_landing(Path(folder), customers=10, products=n, seed=1)
-        path = Path(folder) / "products" / f"{summary.product_snapshot}.jsonl"
-        rows = [json.loads(line) for line in path.read_text().splitlines()]
-    return [f"{r['name']}. {r['category']}. {r['description']}" for r in rows]
+    return catalog_texts(n, seed=1)
 
 
 def main() -> None:

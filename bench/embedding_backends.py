@@ -17,12 +17,12 @@ import argparse
 import contextlib
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from holdfast.evaluation.agreement import neighbour_overlap
 from holdfast.infrastructure.encoder import PACKAGED_BF16_SPEC, PACKAGED_SPEC, load_encoder
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -37,13 +37,9 @@ BATCH = 64
 
 
 def synthetic_texts(n: int) -> list[str]:
-    from holdfast.datagen.synthetic import generate_landing
+    from holdfast.datagen.synthetic import catalog_texts
 
-    with tempfile.TemporaryDirectory() as folder:
-        summary = generate_landing(Path(folder), customers=10, products=n, seed=1)
-        path = Path(folder) / "products" / f"{summary.product_snapshot}.jsonl"
-        rows = [json.loads(line) for line in path.read_text().splitlines()]
-    return [f"{r['name']}. {r['category']}. {r['description']}" for r in rows]
+    return catalog_texts(n, seed=1)
 
 
 def real_texts() -> list[str]:
@@ -56,14 +52,8 @@ def real_texts() -> list[str]:
     return [r[0] for r in rows]
 
 
-def neighbours(vectors: np.ndarray, k: int = 10) -> np.ndarray:
-    scores = vectors @ vectors.T
-    np.fill_diagonal(scores, -np.inf)
-    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
-
-
 def compare(texts: list[str]) -> dict:
-    results, reference, reference_nn = {}, None, None
+    results, reference = {}, None
     for spec in BACKENDS:
         started = time.perf_counter()
         with contextlib.redirect_stdout(sys.stderr):  # the ONNX exporter prints progress
@@ -81,13 +71,10 @@ def compare(texts: list[str]) -> dict:
             "texts_per_second": round(len(texts) / seconds, 1),
         }
         if reference is None:
-            reference, reference_nn = vectors, neighbours(vectors)
+            reference = vectors
         else:
             cosine = (reference * vectors).sum(axis=1)
-            nn = neighbours(vectors)
-            overlap = np.mean(
-                [len(set(a) & set(b)) / len(a) for a, b in zip(reference_nn, nn, strict=True)]
-            )
+            overlap = neighbour_overlap(reference, vectors, k=10)
             entry.update(
                 {
                     "cosine_to_fp32_mean": round(float(cosine.mean()), 5),

