@@ -298,7 +298,7 @@ def spark_embeddings(spark, run_frame) -> pa.Table:
         products=spark.table("intermediate.int_products_current"),
         runs=run_frame,
         this=None,
-        embedding_model="packaged:all-MiniLM-L6-v2",
+        embedding_model=PROJECT_VARS["embedding_model"],  # what the DuckDB build used
         **STEP_SETTINGS,
     )
     return frame.toArrow()

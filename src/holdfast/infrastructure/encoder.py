@@ -126,9 +126,36 @@ class SentenceTransformerEncoder:
         return self._dimension
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors, one per text, that do not depend on which other texts
+        share the call: texts are encoded in groups of equal token length, so
+        no text is padded. (A padded batch changes the shapes of the matrix
+        products; in bfloat16 that moves a vector by up to 2e-3, so the same
+        text got different vectors in different batches.)"""
+        texts = list(texts)
+        vectors = np.empty((len(texts), self._dimension), dtype=np.float32)
+        for group in self._equal_length_groups(texts):
+            vectors[group] = self._encode_unpadded([texts[i] for i in group])
+        return vectors
+
+    def _equal_length_groups(self, texts: list[str]) -> list[list[int]]:
+        """Positions of the texts by token length (as the model truncates),
+        shortest first, in runs of at most ENCODE_BATCH_SIZE."""
+        if not texts:
+            return []
+        lengths = self._model.tokenize(texts)["attention_mask"].sum(dim=1).tolist()
+        by_length: dict[int, list[int]] = {}
+        for position, length in enumerate(lengths):
+            by_length.setdefault(int(length), []).append(position)
+        return [
+            positions[start : start + ENCODE_BATCH_SIZE]
+            for _, positions in sorted(by_length.items())
+            for start in range(0, len(positions), ENCODE_BATCH_SIZE)
+        ]
+
+    def _encode_unpadded(self, texts: list[str]) -> np.ndarray:
         output = self._model.encode(
-            list(texts),
-            batch_size=ENCODE_BATCH_SIZE,
+            texts,
+            batch_size=len(texts),
             # fp32: unit length from the model; bfloat16: a tensor, scaled below in float32
             normalize_embeddings=not self._bfloat16,
             convert_to_tensor=self._bfloat16,
