@@ -49,32 +49,80 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Resident memory of `root` and all its descendants."""
-    total, stack = 0, [root]
+def _tree(root: int) -> list[int]:
+    pids, stack = [], [root]
     while stack:
         pid = stack.pop()
+        pids.append(pid)
+        stack.extend(_children(pid))
+    return pids
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of `root` and all its descendants."""
+    total = 0
+    for pid in _tree(root):
         try:
             fields = Path(f"/proc/{pid}/statm").read_text().split()
             total += int(fields[1]) * PAGE_SIZE
         except OSError:
-            continue
-        stack.extend(_children(pid))
+            pass
+    return total
+
+
+def tree_cpu_ticks(root: int) -> int:
+    """CPU ticks used by `root` and its descendants, the reaped ones included
+    (utime + stime + cutime + cstime of each live process)."""
+    total = 0
+    for pid in _tree(root):
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+            fields = text[text.rindex(")") + 2 :].split()
+            total += sum(int(f) for f in fields[11:15])
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def machine_ticks() -> tuple[int, ...]:
+    """The machine's CPU ticks so far, from /proc/stat: user, nice, system,
+    idle, iowait, irq, softirq, steal."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:9]
+        return tuple(int(f) for f in fields)
+    except (OSError, IndexError, ValueError):
+        return (0,) * 8
+
+
+def dirty_bytes() -> int:
+    """Page-cache bytes waiting to be written to disk (Dirty + Writeback)."""
+    total = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in {"Dirty", "Writeback"}:
+                total += int(rest.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return total
 
 
 class TreeSampler(threading.Thread):
-    """Samples the process tree's RSS every `interval` seconds."""
+    """Samples every `interval` seconds the process tree's RSS and CPU ticks,
+    the machine's CPU ticks and the page cache's dirty bytes."""
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.samples: list[tuple[float, int]] = []
+        self.cpu_samples: list[tuple[float, int, tuple[int, ...], int]] = []
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.samples.append((time.time(), tree_rss_bytes(self.pid)))
+            now = time.time()
+            self.samples.append((now, tree_rss_bytes(self.pid)))
+            self.cpu_samples.append((now, tree_cpu_ticks(self.pid), machine_ticks(), dirty_bytes()))
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
@@ -88,6 +136,34 @@ class TreeSampler(threading.Thread):
             if (start is None or t >= start - self.interval) and (end is None or t <= end)
         ]
         return max(window, default=0)
+
+    def cpu(self, start: float, end: float) -> dict | None:
+        """Where the machine's CPUs went while [start, end] ran, in cores: the
+        process tree, everything else that ran (other processes, the kernel's
+        writeback), waiting for the disk, idle; and the most dirty page-cache
+        MiB seen. None for a window shorter than two samples."""
+        window = [s for s in self.cpu_samples if start - self.interval <= s[0] <= end]
+        if len(window) < 2:
+            return None
+        (t0, tree0, m0, _), (t1, tree1, m1, _) = window[0], window[-1]
+        seconds = t1 - t0
+        if seconds <= 0:
+            return None
+        delta = [b - a for a, b in zip(m0, m1, strict=True)]
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = delta[0] + delta[1] + delta[2] + delta[5] + delta[6]
+
+        def cores(ticks: float) -> float:
+            return round(ticks / hz / seconds, 2)
+
+        return {
+            "tree": cores(tree1 - tree0),
+            "others": cores(max(busy - (tree1 - tree0), 0)),
+            "iowait": cores(delta[4]),
+            "idle": cores(delta[3]),
+            "steal": cores(delta[7]),
+            "dirty_mib_max": round(max(s[3] for s in window) / 2**20),
+        }
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -188,6 +264,8 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
             "seconds": round(result["execution_time"], 2),
             "peak_rss_gib": _gib(sampler.peak(start, end)),
         }
+        if end - start >= 5:  # where the CPUs went, for the steps that matter
+            nodes[result["unique_id"]]["cpu_cores"] = sampler.cpu(start, end)
     failures = [k for k, v in nodes.items() if v["status"] in {"error", "fail"}]
     return {
         "returncode": returncode,
@@ -220,10 +298,11 @@ def bare_encode(database: Path, batch_size: int = 256) -> dict:
     started = time.perf_counter()
     encoder = load_encoder()
     load_seconds = time.perf_counter() - started
-    started, ticks = time.perf_counter(), cpu_ticks()
+    started, ticks, cpu = time.perf_counter(), cpu_ticks(), time.process_time()
     for offset in range(0, len(texts), batch_size):
         encoder.encode(texts[offset : offset + batch_size])
     seconds, steal = time.perf_counter() - started, steal_share(ticks, cpu_ticks())
+    cpu = time.process_time() - cpu
     return {
         "texts": len(texts),
         "batch_size": batch_size,
@@ -232,6 +311,7 @@ def bare_encode(database: Path, batch_size: int = 256) -> dict:
         "texts_per_second": round(len(texts) / seconds, 1),
         "backend": encoder.version,
         "cpu_steal_share": steal,
+        "cpu_cores": round(cpu / seconds, 2),
     }
 
 
@@ -280,6 +360,9 @@ def summarise(repeats: list[dict], bare: dict) -> dict:
         # not. The same comparison with the bare loop's load counted too:
         "bare_texts_per_second_with_load": round(bare_with_load, 1),
         "pipeline_to_bare_ratio_with_load": round(pipeline_rate / bare_with_load, 3),
+        # cores used by the bare loop, and where the CPUs went during the step
+        "bare_cpu_cores": bare.get("cpu_cores"),
+        "pipeline_step_cpu_cores": repeats[0]["full"]["nodes"][EMBED_NODE].get("cpu_cores"),
     }
     slowest = sorted(
         repeats[0]["full"]["nodes"].items(), key=lambda item: item[1]["seconds"], reverse=True

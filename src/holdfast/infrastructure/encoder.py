@@ -142,7 +142,7 @@ class SentenceTransformerEncoder:
         shortest first, in runs of at most ENCODE_BATCH_SIZE."""
         if not texts:
             return []
-        lengths = self._model.tokenize(texts)["attention_mask"].sum(dim=1).tolist()
+        lengths = self._model.preprocess(texts)["attention_mask"].sum(dim=1).tolist()
         by_length: dict[int, list[int]] = {}
         for position, length in enumerate(lengths):
             by_length.setdefault(int(length), []).append(position)
