@@ -8,6 +8,8 @@ reports overlap@10 on the synthetic catalog and the real Online Retail texts).
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +71,27 @@ def test_vectors_are_the_same_bit_for_bit_whatever_the_batch(encoders, texts, dt
     mixed = encoder.encode(sample[:7] + texts[200:230] + sample[7:])
     np.testing.assert_array_equal(together, np.concatenate([mixed[:7], mixed[37:]]))
     assert encoder.encode([]).shape == (0, encoder.dimension)
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_the_model_runs_on_one_thread_whichever_thread_calls(encoders, texts, dtype):
+    # torch runs an OpenMP team per calling thread: a model cast on one thread
+    # and run on another used 1.5 of 2 cores (dbt calls the step on its node
+    # thread, the step encodes on its producer thread)
+    encoder = encoders[dtype]
+    seen: set[str] = set()
+    hook = encoder._model.register_forward_pre_hook(
+        lambda *_: seen.add(threading.current_thread().name)
+    )
+    try:
+        here = encoder.encode(texts[:5])
+        with ThreadPoolExecutor(2) as callers:
+            there = [callers.submit(encoder.encode, texts[:5]).result() for _ in range(2)]
+    finally:
+        hook.remove()
+    assert len(seen) == 1 and seen.pop().startswith("holdfast-torch")
+    for vectors in there:
+        np.testing.assert_array_equal(here, vectors)
 
 
 def test_cpu_flags_are_read_from_x86_and_arm_cpuinfo(tmp_path):
