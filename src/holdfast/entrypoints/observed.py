@@ -92,7 +92,13 @@ def observed_step(step: str) -> Callable[[F], F]:
                 restore_limit()
                 observer.finish(f"{type(failure).__name__}: {failure}")
                 raise
-            observed = _then(observer.stream(_batches(result)), restore_limit)
+            def after_stream() -> None:
+                restore_limit()
+                released = step_telemetry.return_freed_memory()
+                if released >= 2**20:
+                    log(f"{step}: returned {released / 2**20:,.0f} MB of freed memory")
+
+            observed = _then(observer.stream(_batches(result)), after_stream)
             if isinstance(result, pa.RecordBatchReader):
                 return pa.RecordBatchReader.from_batches(result.schema, observed)
             return pa.Table.from_batches(list(observed), schema=result.schema)
