@@ -92,6 +92,7 @@ def observed_step(step: str) -> Callable[[F], F]:
                 restore_limit()
                 observer.finish(f"{type(failure).__name__}: {failure}")
                 raise
+
             def after_stream() -> None:
                 restore_limit()
                 released = step_telemetry.return_freed_memory()
