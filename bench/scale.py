@@ -169,12 +169,8 @@ class TreeSampler(threading.Thread):
 def cpu_ticks() -> tuple[int, int]:
     """(steal, total) CPU ticks of the machine so far, from /proc/stat: on a
     virtual machine, `steal` is time the hypervisor gave the CPUs to others."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except (OSError, IndexError):
-        return 0, 0
-    ticks = [int(f) for f in fields[:8]]  # user .. steal (guest time is inside user)
-    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+    ticks = machine_ticks()  # user .. steal (guest time is inside user)
+    return ticks[7], sum(ticks)
 
 
 def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:

@@ -1,7 +1,7 @@
 """A finished Python step hands the memory it freed back to the system.
 
-glibc keeps freed blocks resident; without a trim, what the embedding step
-freed (about 600 MB at 2M) stayed in the dbt process under every later step.
+glibc keeps freed blocks resident; without a trim they stay in the dbt
+process under every later step.
 """
 
 from __future__ import annotations

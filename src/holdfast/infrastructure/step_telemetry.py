@@ -15,6 +15,8 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -25,22 +27,26 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, looked up once per process (None without glibc)."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
 def return_freed_memory() -> int:
     """Hand memory the process freed back to the system (glibc `malloc_trim`);
     the bytes of resident memory that went, 0 where there is no glibc.
 
-    glibc keeps freed blocks in its arenas, one per thread that allocated; a
-    step that made many tensors of many shapes (the embedding: about 600 MB)
-    left them resident in the dbt process for every later step, whose peaks
-    then stood on top of them."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        trim = None
+    glibc keeps freed blocks in its arenas, one per thread that allocated, and
+    a later step's peak stands on top of them. (It does not reach what the
+    embedding step's model still holds while the encoder stays loaded: 89 MB
+    of about 450 MB in a standalone loop.)"""
+    trim = _malloc_trim()
     if trim is None:
         return 0
     before = current_rss_bytes()
