@@ -35,46 +35,19 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from holdfast.infrastructure.step_telemetry import process_tree, tree_rss_bytes
+
 PROJECT = Path(__file__).resolve().parents[1]
 CATALOG_SIZE = 20_000
 EMBED_NODE = "model.holdfast.int_products_embedded"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def _tree(root: int) -> list[int]:
-    pids, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        pids.append(pid)
-        stack.extend(_children(pid))
-    return pids
-
-
-def tree_rss_bytes(root: int) -> int:
-    """Resident memory of `root` and all its descendants."""
-    total = 0
-    for pid in _tree(root):
-        try:
-            fields = Path(f"/proc/{pid}/statm").read_text().split()
-            total += int(fields[1]) * PAGE_SIZE
-        except OSError:
-            pass
-    return total
-
-
 def tree_cpu_ticks(root: int) -> int:
     """CPU ticks used by `root` and its descendants, the reaped ones included
     (utime + stime + cutime + cstime of each live process)."""
     total = 0
-    for pid in _tree(root):
+    for pid in process_tree(root):
         try:
             text = Path(f"/proc/{pid}/stat").read_text()
             fields = text[text.rindex(")") + 2 :].split()

@@ -500,11 +500,16 @@ def test_only_product_texts_reach_the_embedding_model(
         version = "recording"
         dimension = 384
 
+        closed = False
+
         def encode(self, texts):
             seen.extend(texts)
             return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384)
 
-    monkeypatch.setattr(encoder_module, "load_encoder", lambda _name: RecordingEncoder())
+        def close(self):
+            RecordingEncoder.closed = True
+
+    monkeypatch.setattr(encoder_module, "EncoderProcess", lambda _name: RecordingEncoder())
     copy = tmp_path / "copy.duckdb"
     shutil.copy(built.db_path, copy)
     con = duckdb.connect(str(copy))
@@ -531,6 +536,7 @@ def test_only_product_texts_reach_the_embedding_model(
         con.close()
     assert rows.num_rows == len(texts) == 2
     assert seen == texts
+    assert RecordingEncoder.closed  # the step closes its encoder when its stream ends
     assert not any(EMAIL_PATTERN.search(t) for t in seen)
 
 

@@ -8,35 +8,13 @@ The exit status is the command's.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):  # the process may be gone already
-            found += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
-def _tree_rss_bytes(root: int) -> int:
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-        stack += _children(pid)
-    return total
+from holdfast.infrastructure.step_telemetry import tree_rss_bytes
 
 
 def main(argv: list[str]) -> int:
@@ -48,7 +26,7 @@ def main(argv: list[str]) -> int:
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_bytes(process.pid))
+            peak = max(peak, tree_rss_bytes(process.pid))
             time.sleep(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -152,7 +152,7 @@ def embed_products_model(
     max_failed_runs: Any,
 ) -> pa.RecordBatchReader:
     """int_products_embedded: embed new or changed product texts."""
-    from holdfast.infrastructure.encoder import load_encoder, resolve_model_path
+    from holdfast.infrastructure.encoder import EncoderProcess, resolve_model_path
 
     settings = StepSettings.parse(
         batch_size, max_retries, initial_backoff, max_failed_runs, step="embed_products"
@@ -175,18 +175,24 @@ def embed_products_model(
     if warehouse.count_pending(con, pending) == 0:
         return warehouse.as_reader(schema, [])  # nothing new: do not even load the model
     started = time.perf_counter()
-    encoder = load_encoder(str(embedding_model))
+    # the model runs in a child process that ends with the stream: torch and
+    # all it holds (about 1 GB) do not stay in the dbt process under every
+    # later step
+    encoder = EncoderProcess(str(embedding_model))
     step_telemetry.dbt_log()(
         f"embed_products: model {encoder.version} loaded in {time.perf_counter() - started:.1f}s"
     )
     return warehouse.as_reader(
         schema,
-        embedding.embed_products(
-            warehouse.stream(con, pending, EMBED_STREAM_ROWS),
-            encoder,
-            run=run,
-            policy=settings.policy,
-            batch_size=settings.batch_size,
+        warehouse.then(
+            embedding.embed_products(
+                warehouse.stream(con, pending, EMBED_STREAM_ROWS),
+                encoder,
+                run=run,
+                policy=settings.policy,
+                batch_size=settings.batch_size,
+            ),
+            encoder.close,
         ),
     )
 

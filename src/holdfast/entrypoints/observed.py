@@ -43,14 +43,6 @@ def _batches(result: pa.RecordBatchReader | pa.Table) -> Iterator[pa.RecordBatch
         yield from result.to_batches()
 
 
-def _then(batches: Iterator[pa.RecordBatch], done: Callable[[], None]) -> Iterator[pa.RecordBatch]:
-    """`batches`, then `done()` once they end, fail or are abandoned."""
-    try:
-        yield from batches
-    finally:
-        done()
-
-
 def observed_step(step: str) -> Callable[[F], F]:
     """Decorate a `*_model(con, *, runs, ...)` entry point with progress and resource telemetry."""
 
@@ -99,7 +91,7 @@ def observed_step(step: str) -> Callable[[F], F]:
                 if released >= 2**20:
                     log(f"{step}: returned {released / 2**20:,.0f} MB of freed memory")
 
-            observed = _then(observer.stream(_batches(result)), after_stream)
+            observed = warehouse.then(observer.stream(_batches(result)), after_stream)
             if isinstance(result, pa.RecordBatchReader):
                 return pa.RecordBatchReader.from_batches(result.schema, observed)
             return pa.Table.from_batches(list(observed), schema=result.schema)

@@ -63,11 +63,57 @@ def current_rss_bytes() -> int:
         return 0
 
 
-class ProcessProbe:
-    """CPU seconds of the whole process and its peak RSS, sampled by a thread.
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started, whichever of its threads started them.
 
-    CPU time is the process's (all threads, DuckDB's included), which is the
-    step's cost while dbt runs one model at a time (profile threads: 1).
+    Linux lists a child under the thread that forked it
+    (`/proc/<pid>/task/<tid>/children`), and a step's worker processes are
+    started from its producer thread, not the main one."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                found.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue  # the thread or the process ended meanwhile
+    return found
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants (Linux /proc; just `root` elsewhere)."""
+    pids, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        pids.append(pid)
+        stack.extend(child_pids(pid))
+    return pids
+
+
+def tree_rss_bytes(root: int | None = None) -> int:
+    """Resident memory of `root` (default: this process) and its descendants."""
+    total = 0
+    for pid in process_tree(os.getpid() if root is None else root):
+        try:
+            with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+                total += int(statm.read().split()[1]) * _PAGE_SIZE
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class ProcessProbe:
+    """CPU seconds and peak resident memory of this process and the processes
+    it starts (a step's workers, its encoder), sampled by a thread.
+
+    CPU time is the process's (all threads, DuckDB's included) plus that of
+    its children once they have ended and been waited for (a step's pools
+    end with the step), which is the step's cost while dbt runs one model at a
+    time (profile threads: 1). Memory is the tree's: this process's RSS plus
+    that of its live descendants.
     """
 
     def __init__(self, interval_seconds: float = 0.05) -> None:
@@ -77,20 +123,22 @@ class ProcessProbe:
         self._thread: threading.Thread | None = None
 
     def cpu_seconds(self) -> float:
-        return time.process_time()
+        times = os.times()
+        return time.process_time() + times.children_user + times.children_system
 
     def rss_bytes(self) -> int:
-        return current_rss_bytes()
+        return tree_rss_bytes()
 
     def peak_rss_bytes(self) -> int:
-        return max(self._peak, current_rss_bytes())
+        self._peak = max(self._peak, tree_rss_bytes())  # every reading counts
+        return self._peak
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval_seconds):
-            self._peak = max(self._peak, current_rss_bytes())
+            self._peak = max(self._peak, tree_rss_bytes())
 
     def start(self) -> None:
-        self._peak = current_rss_bytes()
+        self._peak = tree_rss_bytes()
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, name="holdfast-rss", daemon=True)
         self._thread.start()

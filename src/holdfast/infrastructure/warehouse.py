@@ -8,7 +8,7 @@ the result in record batches, so memory holds one batch, not a table.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,14 @@ def _batches(
     finally:
         if cleanup is not None and con is not None:
             con.execute(cleanup).fetchall()
+
+
+def then(batches: Iterable[pa.RecordBatch], done: Callable[[], None]) -> Iterator[pa.RecordBatch]:
+    """`batches`, then `done()` once they end, fail or are abandoned."""
+    try:
+        yield from batches
+    finally:
+        done()
 
 
 def count_pending(con: duckdb.DuckDBPyConnection, pending: PendingRecords) -> int:
