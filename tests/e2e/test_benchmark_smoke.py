@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from holdfast.infrastructure.warehouse import first_row
+
 pytestmark = pytest.mark.e2e
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -73,15 +75,13 @@ def test_the_one_percent_run_ingests_the_new_customers_and_the_nothing_new_run_e
 ):
     _, workdir = benchmark
     with duckdb.connect(str(workdir / "bench.duckdb"), read_only=True) as con:
-        customers = con.execute(
-            "select count(*) from intermediate.int_customers_current"
-        ).fetchall()[0][0]
-        recommended = con.execute(
-            "select count(distinct customer_id) from marts.fct_recommendations"
-        ).fetchall()[0][0]
-        embedded_runs = con.execute(
-            "select count(distinct run_id) from inference.int_products_embedded"
-        ).fetchall()[0][0]
+        (customers,) = first_row(con, "select count(*) from intermediate.int_customers_current")
+        (recommended,) = first_row(
+            con, "select count(distinct customer_id) from marts.fct_recommendations"
+        )
+        (embedded_runs,) = first_row(
+            con, "select count(distinct run_id) from inference.int_products_embedded"
+        )
     assert customers == CUSTOMERS + CUSTOMERS // 100
     assert recommended > CUSTOMERS // 2
     assert embedded_runs == 1  # the catalog did not change after the full build
