@@ -1,12 +1,18 @@
 -- One row per customer: the profile from the latest valid record (greatest
 -- batch id, then last line within the batch; batch ids sort in delivery
 -- order), with where the customer was first and last seen.
--- Incremental per customer: recomputes the customers with records ingested
--- since the last run, from all their records; refreshed_at says when.
+-- Incremental per customer: recomputes, from all their records, the customers
+-- with records ingested since the last run and the customers who had a record
+-- in a batch ingested since (a re-delivered batch can withdraw a customer's
+-- line, or make it invalid: batch_ids lists the batches of each customer's
+-- valid records, so they are found without reading every record); refreshed_at
+-- says when. A row without batch_ids (written before the column existed) is
+-- recomputed once.
 {{ config(
     materialized=incremental_by_key(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     post_hook="{{ delete_customers_missing_from(ref('int_customer_records_validated'), 'is_valid') }}",
 ) }}
 
@@ -23,8 +29,26 @@ valid_records as (
     {% if is_incremental() %}
         and customer_id in (
             {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
+            union
+            {{ customers_in_batches_ingested_since_last_run('int_customer_records_validated') }}
         )
     {% endif %}
+),
+
+customer_batches as (
+    select
+        customer_id,
+        batch_id
+    from valid_records
+    group by customer_id, batch_id
+),
+
+customer_batch_lists as (
+    select
+        customer_id,
+        {{ list_agg_ordered('batch_id', 'batch_id') }} as batch_ids
+    from customer_batches
+    group by customer_id
 ),
 
 records_ranked as (
@@ -40,17 +64,20 @@ records_ranked as (
 
 final as (
     select
-        customer_id,
-        email,
-        first_batch_id,
-        batch_id as latest_batch_id,
-        line_number as latest_line_number,
-        n_records,
-        created_at,
-        ingested_at,
-        {{ run_started_at_utc() }} as refreshed_at
+        records_ranked.customer_id,
+        records_ranked.email,
+        records_ranked.first_batch_id,
+        records_ranked.batch_id as latest_batch_id,
+        records_ranked.line_number as latest_line_number,
+        records_ranked.n_records,
+        records_ranked.created_at,
+        records_ranked.ingested_at,
+        {{ run_started_at_utc() }} as refreshed_at,
+        customer_batch_lists.batch_ids
     from records_ranked
-    where recency_rank = 1
+    inner join customer_batch_lists
+        on records_ranked.customer_id = customer_batch_lists.customer_id
+    where records_ranked.recency_rank = 1
 )
 
 select * from final

@@ -1,7 +1,9 @@
 -- One row per distinct purchase: the union of every valid record's purchase
 -- history, de-duplicated on (customer, product, date, amount). The batch that
 -- first delivered a purchase (least batch_id) is kept as its source.
--- Incremental per customer, like int_customers_current.
+-- Incremental per customer: recomputes the customers int_customers_current
+-- refreshed since this model's last run (those with new records and those a
+-- re-delivered batch touched), from all their valid records.
 {{ config(
     materialized=incremental_by_key(),
     unique_key='customer_id',
@@ -17,6 +19,10 @@ int_customer_records_validated as (
     select * from {{ ref('int_customer_records_validated') }}
 ),
 
+int_customers_current as (
+    select * from {{ ref('int_customers_current') }}
+),
+
 purchases_unnested as (
     select
         customer_id,
@@ -29,7 +35,7 @@ purchases_unnested as (
         is_valid
     {% if is_incremental() %}
         and customer_id in (
-            {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
+            {{ customers_refreshed_since_last_run('int_customers_current') }}
         )
     {% endif %}
 ),
