@@ -19,10 +19,6 @@ int_customer_records_validated as (
     select * from {{ ref('int_customer_records_validated') }}
 ),
 
-int_customers_current as (
-    select * from {{ ref('int_customers_current') }}
-),
-
 purchases_unnested as (
     select
         customer_id,
@@ -35,7 +31,7 @@ purchases_unnested as (
         is_valid
     {% if is_incremental() %}
         and customer_id in (
-            {{ customers_refreshed_since_last_run('int_customers_current') }}
+            {{ customers_refreshed_since_last_run(ref('int_customers_current')) }}
         )
     {% endif %}
 ),
