@@ -1,8 +1,31 @@
 {#
     Why: e-mail addresses are personal data; they live in dim_customers and
-    nowhere else. Anything that copies raw input into an operator table
-    (error logs, alerts) masks them first.
+    nowhere else. Anything that copies input into an operator table (error
+    logs, the batch ledger, alerts) masks them first. An address is a run of
+    address characters, an at sign written as @ or as the JSON escape \u0040
+    (a JSON parser reads "jane\u0040example.com" as an address), then the
+    domain's characters, which may be none: a local part left dangling where a
+    text was cut is masked too. Backslashes count as address characters, so
+    escaped characters inside an address (\u002e) go with it. The result holds
+    no at sign, so masking twice changes nothing.
+    keep_distinct=true is for names that are keys (a refused file's batch_id):
+    a masked name gets '#' and 8 hex digits of the md5 of the original, so two
+    refused files named after different addresses stay two rows; a name with
+    no address is returned unchanged.
+    holdfast.domain.privacy.mask_emails applies the same rule in Python.
 #}
-{% macro mask_emails(text_expr) -%}
-    regexp_replace({{ text_expr }}, '[^\s"@,;:<>()\[\]]+@[^\s"@,;:<>()\[\]]+', '<email>', 'g')
+{% macro mask_emails(text_expr, keep_distinct=false) -%}
+    {%- set pattern -%}
+        [^\s"@,;:<>()\[\]]+(@|\\[uU]0040)[^\s"@,;:<>()\[\]]*
+    {%- endset -%}
+    {%- set masked = "regexp_replace(" ~ text_expr ~ ", '" ~ pattern | trim ~ "', '<email>', 'g')" -%}
+    {%- if keep_distinct -%}
+        case
+            when regexp_matches({{ text_expr }}, '{{ pattern | trim }}')
+                then {{ masked }} || '#' || left(md5({{ text_expr }}), 8)
+            else {{ text_expr }}
+        end
+    {%- else -%}
+        {{ masked }}
+    {%- endif -%}
 {%- endmacro %}

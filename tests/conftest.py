@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,6 +22,46 @@ ONLINE_RETAIL_PARQUET = Path(
         PROJECT_ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.parquet",
     )
 )
+
+
+# an e-mail address as a reader would take it, written independently of the masking rule
+EMAIL_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\\/\"bfnrt])")
+_SIMPLE_ESCAPES = {
+    "\\": "\\",
+    "/": "/",
+    '"': '"',
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+}
+
+
+def decode_escapes(text: str) -> str:
+    """`text` with JSON string escapes (and HTML entities) decoded, repeatedly, so an address
+    escaped once or twice (JSON inside JSON) reads as an address."""
+    for _ in range(4):
+        decoded = html.unescape(
+            _JSON_ESCAPE.sub(
+                lambda m: (
+                    chr(int(m.group(1)[1:], 16))
+                    if m.group(1)[0] == "u"
+                    else _SIMPLE_ESCAPES[m.group(1)]
+                ),
+                text,
+            )
+        )
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def email_addresses_in(text: str) -> list[str]:
+    """Every e-mail address in `text` after decoding escapes."""
+    return EMAIL_ADDRESS.findall(decode_escapes(text))
 
 
 @dataclass

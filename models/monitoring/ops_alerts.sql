@@ -211,9 +211,10 @@ final as (
         {{ run_started_at_utc() }} as raised_at,
         severity,
         check_name,
-        message,
-        details,
-        batch_id,
+        -- the inputs are masked already; this holds for any check added later
+        {{ mask_emails('message') }} as message,
+        {{ mask_emails('details') }}::json as details,
+        {{ mask_emails('batch_id') }} as batch_id,
         '{{ invocation_id }}' as run_id
     from alerts
     {% if is_incremental() %}

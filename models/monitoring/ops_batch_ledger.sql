@@ -31,16 +31,19 @@ landing_lines as (
 ),
 
 batches as (
+    -- names and reasons are masked here, where they enter the operator tables
+    -- (a refused file may be named after an e-mail address); the keyed mask
+    -- keeps two such files two batches, and matches ops_schema_errors.batch_id
     select
-        source,
-        batch_id,
-        any_value(file_name) as file_name,
-        any_value(file_checksum) as file_checksum,
-        any_value(file_refusal_reason) as refusal_reason,
-        count(line_number) as rows_in,
-        min(ingested_at) as ingested_at
+        landing_lines.source,
+        {{ mask_emails('landing_lines.batch_id', keep_distinct=true) }} as batch_id,
+        {{ mask_emails('any_value(landing_lines.file_name)', keep_distinct=true) }} as file_name,
+        any_value(landing_lines.file_checksum) as file_checksum,
+        {{ mask_emails('any_value(landing_lines.file_refusal_reason)') }} as refusal_reason,
+        count(landing_lines.line_number) as rows_in,
+        min(landing_lines.ingested_at) as ingested_at
     from landing_lines
-    group by source, batch_id
+    group by landing_lines.source, landing_lines.batch_id
 ),
 
 errors_per_batch as (

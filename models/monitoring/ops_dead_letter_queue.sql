@@ -25,7 +25,7 @@ failures as (
         step_rows.step,
         coalesce(int_customers_current.latest_batch_id, int_products_current.snapshot_id) as batch_id,
         step_rows.failure_reason as reason,
-        step_rows.error_message as error,
+        {{ mask_emails('step_rows.error_message') }} as error,
         step_rows.failed_runs as attempts,
         step_rows.attempts as calls_in_last_run,
         step_rows.run_id as last_run_id,

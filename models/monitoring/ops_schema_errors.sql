@@ -1,7 +1,9 @@
 -- One row per input line that failed validation (customers and products):
 -- every failing rule as 'path: message', the rules in normalised form (list
--- indexes as *) for counting, and the raw line truncated to 1,000 characters
--- with e-mail addresses masked.
+-- indexes as *) for counting, and the raw line with e-mail addresses masked,
+-- then truncated to 1,000 characters (masking first: a cut cannot leave part
+-- of an address behind). batch_id is masked as in ops_batch_ledger (a refused
+-- file named after an address).
 
 with
 
@@ -39,22 +41,35 @@ invalid_lines as (
     where not is_valid
 ),
 
+invalid_lines_masked as (
+    select
+        source,
+        {{ mask_emails('batch_id', keep_distinct=true) }} as batch_id,
+        line_number,
+        {{ mask_emails('record_id') }} as record_id,
+        file_checksum,
+        [{{ mask_emails('e') }} for e in errors] as errors,
+        {{ mask_emails('raw_line') }} as masked_line,
+        ingested_at
+    from invalid_lines
+),
+
 final as (
     select
         md5(source || '|' || batch_id || '|' || line_number) as schema_error_id,
         source,
         batch_id,
         line_number,
-        {{ mask_emails('record_id') }} as record_id,
+        record_id,
         file_checksum,
         errors,
         list_distinct(
             [regexp_replace(e, '\.[0-9]+([.:])', '.*\1', 'g') for e in errors]
         ) as failed_rules,
-        {{ mask_emails('left(raw_line, 1000)') }} as raw_record,
-        length(raw_line) > 1000 as is_raw_record_truncated,
+        left(masked_line, 1000) as raw_record,
+        length(masked_line) > 1000 as is_raw_record_truncated,
         ingested_at
-    from invalid_lines
+    from invalid_lines_masked
 )
 
 select * from final

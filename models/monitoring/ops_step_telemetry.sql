@@ -21,7 +21,7 @@ final as (
         run_id,
         step,
         status,
-        error,
+        {{ mask_emails('error') }} as error,
         rows,
         batches,
         expected_rows,

@@ -5,7 +5,8 @@ Sections: key numbers, open alerts, batch volumes against the expected band,
 error rate per batch with the alert line, latency percentiles per run, the
 confidence histogram and its PSI per run, segment sizes over runs, the
 dead-letter queue per run, step runtimes, and memory and CPU of the Python
-steps. Every piece of text from the data is escaped.
+steps. Every piece of text from the data is e-mail-masked (the ops tables
+are masked already; this holds for any column added later) and escaped.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import duckdb
 
 from holdfast import charts
+from holdfast.domain.privacy import mask_emails
 
 STEPS = ("embed_products", "vectorize_customers", "assign_segments", "recommend")
 
@@ -64,7 +66,10 @@ def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [
+        {n: mask_emails(v) if isinstance(v, str) else v for n, v in zip(names, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
 
 
 def collect(con: duckdb.DuckDBPyConnection, warehouse: str) -> ReportData:

@@ -5,7 +5,8 @@ Paths (relative ones are relative to the project):
 - HOLDFAST_PUBLISHED_PATH: the snapshot (default data/warehouse/holdfast_published.duckdb)
 - HOLDFAST_REPORT_PATH: the report (default data/warehouse/holdfast_report.html)
 - HOLDFAST_ALERT_JSONL_PATH: the alert file (default data/warehouse/holdfast_alerts.jsonl;
-  'off' disables it); HOLDFAST_ALERT_WEBHOOK_URL: the webhook (unset: no webhook).
+  'off' disables it); HOLDFAST_ALERT_WEBHOOK_URL: the webhook (unset: no webhook);
+  HOLDFAST_ALERT_WEBHOOK_BUDGET: the webhook's total time per run (default 30 s).
 """
 
 from __future__ import annotations
@@ -73,6 +74,15 @@ def deliver_alerts(project: Path, warehouse: Path) -> list[Alert]:
         print(
             f"holdfast run: alert {outcome.alert_id[:12]} not delivered to {outcome.sink}: "
             f"{outcome.error} (retried next run)",
+            file=sys.stderr,
+        )
+    skipped: dict[str, int] = {}
+    for outcome in report.skipped:
+        skipped[outcome.sink] = skipped.get(outcome.sink, 0) + 1
+    for sink, count in sorted(skipped.items()):
+        print(
+            f"holdfast run: {count} more alert(s) not sent to {sink}, which failed in this run "
+            "(tried next run)",
             file=sys.stderr,
         )
     return alerts

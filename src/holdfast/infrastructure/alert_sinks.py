@@ -3,21 +3,34 @@
 Secrets: the webhook URL comes from HOLDFAST_ALERT_WEBHOOK_URL only and never
 appears in a message, a log line or the ledger (errors record the HTTP status
 or the exception type, not the URL).
+
+The webhook is honest and bounded: only a 2xx answer is a delivery; a redirect
+(3xx) is a failed delivery and is never followed, so an alert cannot end up
+at another host; every request has a wall-clock deadline on the whole
+exchange (connect, send, status line, headers, body), so a receiver that
+trickles its answer or never answers costs at most the attempt's timeout; and
+the sink has a total budget per run (HOLDFAST_ALERT_WEBHOOK_BUDGET, 30 s)
+that caps attempts and backoff together.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
+import socket
+import ssl
 import sys
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 import duckdb
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from holdfast.application.alerting import (
     Alert,
@@ -64,8 +77,23 @@ class JsonLinesSink:
         return 1
 
 
+class _Retryable(Exception):
+    """A failure worth another attempt: no connection, a timeout, 5xx, 408, 429."""
+
+
+class _Final(Exception):
+    """A failure another attempt will not fix: a refusal (4xx), a redirect, no budget left."""
+
+
+RESPONSE_BODY_LIMIT = 64 * 1024
+
+
 class WebhookSink:
-    """POSTs a Slack-compatible JSON body; retries with exponential backoff."""
+    """POSTs a Slack-compatible JSON body; retries (tenacity) with exponential backoff within
+    a total time budget per run; only a 2xx is a delivery; redirects are not followed.
+
+    One instance serves one run: the budget starts with its first request.
+    """
 
     name = "webhook"
 
@@ -76,53 +104,164 @@ class WebhookSink:
         timeout_seconds: float = 5.0,
         max_retries: int = 3,
         initial_backoff_seconds: float = 0.5,
+        budget_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("the webhook URL must be an http(s) URL with a host")
         self._url = url
+        self._parts = parts
         self.timeout_seconds = timeout_seconds
         self.max_retries = max_retries
         self.initial_backoff_seconds = initial_backoff_seconds
+        self.budget_seconds = budget_seconds
         self.sleep = sleep
+        self.clock = clock
+        self._budget_ends: float | None = None
 
     def __repr__(self) -> str:  # never show the URL
-        return f"WebhookSink(timeout={self.timeout_seconds}s, retries={self.max_retries})"
+        return (
+            f"WebhookSink(timeout={self.timeout_seconds}s, retries={self.max_retries}, "
+            f"budget={self.budget_seconds}s)"
+        )
+
+    def remaining_budget(self) -> float:
+        """Seconds of this run's budget left (the full budget before the first request)."""
+        if self._budget_ends is None:
+            return self.budget_seconds
+        return max(0.0, self._budget_ends - self.clock())
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        host, port = self._parts.hostname or "", self._parts.port
+        if self._parts.scheme == "https":
+            return http.client.HTTPSConnection(
+                host, port, timeout=timeout, context=ssl.create_default_context()
+            )
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def _exchange(self, connection: http.client.HTTPConnection, body: bytes) -> int:
+        path = self._parts.path or "/"
+        if self._parts.query:
+            path = f"{path}?{self._parts.query}"
+        connection.request(
+            "POST",
+            path,
+            body=body,
+            headers={"Content-Type": "application/json", "User-Agent": "holdfast-alerts"},
+        )
+        response = connection.getresponse()
+        response.read(RESPONSE_BODY_LIMIT)
+        return response.status
 
     def _post(self, body: bytes) -> None:
-        request = urllib.request.Request(
-            self._url,
-            data=body,
-            headers={"Content-Type": "application/json", "User-Agent": "holdfast-alerts"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
-            response.read()
+        """One attempt, bounded by a wall-clock deadline on the whole exchange: it runs in a
+        worker thread, and when the deadline passes the socket is shut down under it (a
+        per-read socket timeout alone does not bound a receiver that trickles bytes)."""
+        limit = min(self.timeout_seconds, self.remaining_budget())
+        if limit <= 0:
+            raise _Final("the run's time budget for this sink is spent")
+        connection = self._connection(limit)
+        outcome: dict[str, object] = {}
+
+        def attempt() -> None:
+            try:
+                outcome["status"] = self._exchange(connection, body)
+            except BaseException as error:  # handed to the caller's thread
+                outcome["error"] = error
+
+        worker = threading.Thread(target=attempt, name="holdfast-webhook", daemon=True)
+        worker.start()
+        worker.join(limit)
+        if worker.is_alive():
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            connection.close()
+            worker.join(1.0)
+            raise _Retryable(f"no complete answer within {limit:.1f} s")
+        connection.close()
+        if "error" in outcome:
+            error = outcome["error"]
+            if isinstance(error, (OSError, http.client.HTTPException)):
+                raise _Retryable(type(error).__name__)
+            raise _Final(type(error).__name__)
+        status = int(outcome["status"])  # type: ignore[call-overload]
+        if 200 <= status < 300:
+            return
+        if status >= 500 or status in (408, 429):
+            raise _Retryable(f"HTTP {status}")
+        if 300 <= status < 400:
+            raise _Final(f"HTTP {status}; redirects are not followed")
+        raise _Final(f"HTTP {status}")
+
+    def _backoff(self, attempt_number: int) -> float:
+        return self.initial_backoff_seconds * 2 ** (attempt_number - 1)
+
+    def _stop(self, state: RetryCallState) -> bool:
+        """Stop after max_retries + 1 attempts, or when the budget cannot pay for the
+        backoff and another attempt."""
+        if state.attempt_number >= self.max_retries + 1:
+            return True
+        return self.remaining_budget() <= self._backoff(state.attempt_number)
+
+    def _wait(self, state: RetryCallState) -> float:
+        return self._backoff(state.attempt_number)
 
     def send(self, alert: Alert) -> int:
+        if self._budget_ends is None:
+            self._budget_ends = self.clock() + self.budget_seconds
         body = json.dumps(slack_payload(alert)).encode("utf-8")
-        last = "unknown error"
-        for attempt in range(1, self.max_retries + 2):
-            try:
-                self._post(body)
-                return attempt
-            except urllib.error.HTTPError as error:
-                last = f"HTTP {error.code}"
-                if 400 <= error.code < 500 and error.code not in (408, 429):
-                    raise SinkError(f"webhook refused the alert ({last})", attempt) from None
-            except (urllib.error.URLError, TimeoutError, OSError) as error:
-                reason = getattr(error, "reason", error)
-                last = f"{type(reason).__name__}"
-            if attempt <= self.max_retries:
-                self.sleep(self.initial_backoff_seconds * 2 ** (attempt - 1))
-        raise SinkError(
-            f"webhook failed after {self.max_retries + 1} attempts ({last})", self.max_retries + 1
+        attempts = 0
+
+        def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            self._post(body)
+
+        retrying = Retrying(
+            stop=self._stop,
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            sleep=self.sleep,
+            reraise=True,
         )
+        try:
+            retrying(attempt)
+        except _Final as error:
+            raise SinkError(
+                f"webhook did not take the alert ({error}; {attempts} attempt(s))", attempts
+            ) from None
+        except _Retryable as error:
+            raise SinkError(
+                f"webhook failed after {attempts} attempt(s) ({error})", attempts
+            ) from None
+        return attempts
+
+
+def _positive(env: dict[str, str], name: str, default: float, *, zero: bool = False) -> float:
+    """A finite number > 0 (>= 0 with `zero`) from `env[name]`, else `default`."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if not (value >= 0 if zero else value > 0) or value == float("inf"):
+        raise ValueError(f"{name} must be a finite number {'>=' if zero else '>'} 0")
+    return value
 
 
 def sinks_from_environment(
     default_jsonl: Path, env: dict[str, str] | None = None
 ) -> list[AlertSink]:
     """The log always; the JSON-lines file (HOLDFAST_ALERT_JSONL_PATH, else `default_jsonl`;
-    'off' disables it); the webhook when HOLDFAST_ALERT_WEBHOOK_URL is set."""
+    'off' disables it); the webhook when HOLDFAST_ALERT_WEBHOOK_URL is set (attempt timeout
+    HOLDFAST_ALERT_WEBHOOK_TIMEOUT, retries HOLDFAST_ALERT_WEBHOOK_RETRIES, first backoff
+    HOLDFAST_ALERT_WEBHOOK_BACKOFF, total time per run HOLDFAST_ALERT_WEBHOOK_BUDGET)."""
     env = dict(os.environ) if env is None else env
     sinks: list[AlertSink] = [LogSink()]
     jsonl = env.get("HOLDFAST_ALERT_JSONL_PATH", "").strip()
@@ -135,16 +274,21 @@ def sinks_from_environment(
         sinks.append(
             WebhookSink(
                 url,
-                timeout_seconds=float(env.get("HOLDFAST_ALERT_WEBHOOK_TIMEOUT", "5")),
-                max_retries=int(env.get("HOLDFAST_ALERT_WEBHOOK_RETRIES", "3")),
-                initial_backoff_seconds=float(env.get("HOLDFAST_ALERT_WEBHOOK_BACKOFF", "0.5")),
+                timeout_seconds=_positive(env, "HOLDFAST_ALERT_WEBHOOK_TIMEOUT", 5.0),
+                max_retries=int(_positive(env, "HOLDFAST_ALERT_WEBHOOK_RETRIES", 3, zero=True)),
+                initial_backoff_seconds=_positive(
+                    env, "HOLDFAST_ALERT_WEBHOOK_BACKOFF", 0.5, zero=True
+                ),
+                budget_seconds=_positive(env, "HOLDFAST_ALERT_WEBHOOK_BUDGET", 30.0),
             )
         )
     return sinks
 
 
 class DuckDBDeliveryLedger:
-    """ops.alert_deliveries: one row per delivery attempt of an alert to a sink."""
+    """ops.alert_deliveries: one row per alert, sink and run that tried it: `delivered`,
+    `failed` (attempts, the status or exception type) or `skipped` (the sink had already
+    failed in that run; attempts 0)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
