@@ -178,21 +178,21 @@ class CountsCalls:
 
 
 def test_a_child_killed_while_encoding_is_restarted_once_and_every_vector_is_produced():
-    texts = catalog_texts(240, seed=21, customers=5)
+    texts = catalog_texts(90, seed=21, customers=5)
     restarts: list[str] = []
     encoder = EncoderProcess(PACKAGED_SPEC, on_restart=restarts.append)
     first_child = encoder.pid
     killing = KillsItsChildDuringCall(encoder, at=2)
     try:
         rows = pa.Table.from_batches(
-            list(embed_products(_products(texts), killing, run=RUN, policy=BACKOFF, batch_size=80))
+            list(embed_products(_products(texts), killing, run=RUN, policy=BACKOFF, batch_size=30))
         )
         assert killing.killed == first_child and killing.killed_while_encoding
         assert encoder.restarts == 1 and encoder.pids == [first_child, encoder.pid]
         assert first_child not in child_pids(os.getpid())
         assert len(restarts) == 1
         assert f"pid {first_child}) was killed by SIGKILL" in restarts[0]
-        assert "while encoding 80 texts" in restarts[0]
+        assert "while encoding 30 texts" in restarts[0]
         # every product done, none retried or dead-lettered for the death
         assert rows.num_rows == len(texts)
         assert rows.column("product_id").to_pylist() == [f"p{i:05d}" for i in range(len(texts))]
