@@ -4,12 +4,15 @@ A clean build is the reference. A build with HOLDFAST_INJECT_FAULTS set must
 finish with everything but the faulted records done; the next build without
 faults must resolve the dead letters and give marts identical to the clean
 build. With dead_letter_max_attempts reached, the records are exhausted (and
-alerted) until `holdfast dlq requeue` gives them new attempts.
+alerted) until `holdfast dlq requeue` gives them new attempts. An encoder
+whose child process keeps dying stops the build in seconds, with no product
+dead-lettered, and the next build embeds every product.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -159,3 +162,40 @@ def test_exhausted_dead_letters_alert_and_wait_for_a_requeue(
     assert stuck.query("select distinct status from ops.ops_dead_letter_queue") == [("resolved",)]
     assert_same_rows(mart_rows(stuck, RUN_COLUMNS), mart_rows(clean, RUN_COLUMNS))
     assert stuck.scalar("select count(*) from ops.dead_letter_requeues") == len(dead)
+
+
+def test_an_encoder_that_keeps_dying_stops_the_step_in_seconds_and_nothing_is_dead_lettered(
+    landing: Path, tmp_path: Path
+):
+    warehouse = make_warehouse(tmp_path)
+    warehouse = Warehouse(warehouse.db_path, landing, warehouse.target_dir)
+    select = ("run", "--select", "+int_products_embedded")
+    # the default backoff (1 s, 3 retries): retried per batch and then per record,
+    # the 5 batches of 16 products against a dead process would wait about 10 minutes
+    batches = {"inference_batch_size": 16}
+    failed = warehouse.dbt(
+        *select, vars=batches, env={"HOLDFAST_INJECT_FAULTS": "embed.crash=1"}, check=False
+    )
+    assert failed.returncode != 0
+    # the step's own error is the headline dbt reports
+    headline = failed.stdout.partition("reading the stream")[2].partition("Detail:")[0]
+    assert "was killed by SIGKILL" in headline and "no restart left (1 used)" in headline
+    assert "no record is at fault" in headline
+    step = re.search(r"int_products_embedded \.* ?\[\S*ERROR\S* in ([0-9.]+)s\]", failed.stdout)
+    assert step is not None, failed.stdout[-3000:]
+    # two model loads (20-30 s each on a busy two-core machine) and no backoff; retried
+    # as transient errors, the backoff alone would take 5 x (7 + 16 x 7) = 595 s
+    assert float(step.group(1)) < 240
+    assert failed.stdout.count("starting a new one") == 1
+    # the step wrote nothing: no product is failed or dead-lettered
+    tables = warehouse.query(
+        "select count(*) from information_schema.tables where table_name = 'int_products_embedded'"
+    )
+    assert tables == [(0,)]
+
+    warehouse.dbt(*select, vars=batches)
+    products = warehouse.scalar("select count(*) from intermediate.int_products_current")
+    assert products > 0
+    assert warehouse.query(
+        "select status, count(*) from inference.int_products_embedded group by 1"
+    ) == [("ok", products)]

@@ -65,7 +65,7 @@ def test_short_and_long_step_names_are_the_same_step(alias, step):
         ("embed=0.3", "is not step.kind=rate"),
         ("embed.transient", "is not step.kind=rate"),
         ("embedz.transient=0.3", "unknown step"),
-        ("embed.flaky=0.3", "kind must be transient or permanent"),
+        ("embed.flaky=0.3", "kind must be transient, permanent or crash"),
         ("embed.transient=1.5", "rate must be a number in [0, 1]"),
         ("embed.transient=nan", "rate must be a number in [0, 1]"),
         ("embed.transient=-0.1", "rate must be a number in [0, 1]"),
@@ -97,8 +97,30 @@ def test_step_settings_pick_up_the_faults_of_their_step_only(monkeypatch):
 
 def test_a_malformed_spec_in_the_environment_stops_the_step(monkeypatch):
     monkeypatch.setenv(ENV_SPEC, "recommend.sometimes=0.5")
-    with pytest.raises(FaultSpecError, match="kind must be transient or permanent"):
+    with pytest.raises(FaultSpecError, match="kind must be transient, permanent or crash"):
         StepSettings.parse(8, 3, 0.0, 5, step="recommend")
+
+
+def test_a_crash_fault_is_only_for_the_step_whose_model_runs_in_a_child_process():
+    plan = FaultPlan.parse("embed.crash=1,embed.transient=0.2", seed="3")
+    assert plan.for_step("embed") == StepFaults("embed_products", 0.2, 0.0, "3", crash_rate=1.0)
+    assert FaultPlan.parse("embed.crash=0.5").for_step("embed").check(["a"], 1) is None
+    for step in ("recommend", "vectors", "segments"):
+        with pytest.raises(FaultSpecError, match="child process that a crash can kill"):
+            FaultPlan.parse(f"{step}.crash=0.5")
+
+
+def test_crash_draws_are_per_call_and_per_child_and_deterministic():
+    calls = [[f"text {i}", f"text {i + 1}"] for i in range(2000)]
+    always = StepFaults("embed_products", crash_rate=1.0)
+    never = StepFaults("embed_products", transient_rate=1.0, permanent_rate=1.0)
+    assert all(always.crashes(texts, child) for texts in calls[:50] for child in (0, 1, 7))
+    assert not any(never.crashes(texts, 0) for texts in calls[:50])
+    some = StepFaults("embed_products", crash_rate=0.1, seed="s")
+    first_child = [i for i, texts in enumerate(calls) if some.crashes(texts, 0)]
+    assert first_child == [i for i, texts in enumerate(calls) if some.crashes(texts, 0)]
+    assert first_child != [i for i, texts in enumerate(calls) if some.crashes(texts, 1)]
+    assert 150 < len(first_child) < 250  # about 10%
 
 
 def test_draws_are_deterministic_and_depend_on_the_seed():

@@ -6,6 +6,7 @@ No test sleeps: run_in_batches takes a `sleep` that only records the delays.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from itertools import pairwise
 
 import pytest
@@ -14,6 +15,7 @@ from holdfast.application.resilience import (
     MAX_ERROR_LENGTH,
     REASON_PERMANENT,
     REASON_RETRIES_EXHAUSTED,
+    FatalError,
     PermanentError,
     RetryPolicy,
     run_in_batches,
@@ -274,3 +276,68 @@ def test_a_long_error_message_is_truncated_to_the_maximum_length():
     assert len(outcomes[0].error) == MAX_ERROR_LENGTH
     assert outcomes[0].error.startswith("PermanentError: xxx")
     assert outcomes[0].error.endswith("…")
+
+
+# a model that is gone (its process died) --------------------------------------------------------
+
+DEAD_MODEL_ERRORS = [
+    FatalError("the encoder's child process was killed by SIGKILL; no restart left"),
+    BrokenProcessPool("A process in the process pool was terminated abruptly"),
+]
+BACKOFF = RetryPolicy(max_retries=5, initial_backoff_seconds=1.0, jitter_seconds=0.5)
+
+
+@pytest.mark.parametrize("error", DEAD_MODEL_ERRORS, ids=type)
+def test_a_dead_model_stops_the_step_at_its_first_call_without_waiting(error):
+    payloads = list(range(40))
+    model = FakeModel(always=error)
+    delays: list[float] = []
+    with pytest.raises(type(error)) as raised:
+        list(run_in_batches(payloads, model, batch_size=4, policy=BACKOFF, sleep=delays.append))
+    assert raised.value is error
+    # one call, no backoff: not 10 batches x (6 attempts + 4 records x 6 attempts) calls
+    assert model.calls == [[0, 1, 2, 3]]
+    assert delays == []
+
+
+class DiesAtCall(FakeModel):
+    """Fails transiently on its first `flaky` calls, and its process dies at call `dies_at`."""
+
+    def __init__(self, dies_at: int, error: Exception, flaky: int = 0) -> None:
+        super().__init__(fail_first_calls=flaky)
+        self.dies_at = dies_at
+        self.error = error
+
+    def __call__(self, payload: list[int]) -> list[int]:
+        if len(self.calls) + 1 >= self.dies_at:
+            self.calls.append(list(payload))
+            raise self.error
+        return super().__call__(payload)
+
+
+@pytest.mark.parametrize("error", DEAD_MODEL_ERRORS, ids=type)
+def test_batches_done_before_the_death_keep_their_outcomes_and_none_is_dead_lettered(error):
+    model = DiesAtCall(dies_at=3, error=error)
+    delays: list[float] = []
+    outcomes = run_in_batches(
+        list(range(20)), model, batch_size=4, policy=BACKOFF, sleep=delays.append
+    )
+    done = [next(outcomes) for _ in range(8)]
+    with pytest.raises(type(error)):
+        next(outcomes)
+    assert [o.value for o in done] == [2 * i for i in range(8)]
+    assert all(o.ok for o in done)  # no failed outcome, no reason: nothing to dead-letter
+    assert len(model.calls) == 3 and delays == []
+
+
+def test_a_death_while_records_are_retried_alone_stops_at_once():
+    # the batch fails transiently until its retries run out, then the model dies
+    # while its first record is retried alone: no other record is tried
+    error = FatalError("the encoder's child process died")
+    model = DiesAtCall(dies_at=4, error=error, flaky=3)
+    delays: list[float] = []
+    policy = RetryPolicy(max_retries=2, initial_backoff_seconds=1.0, jitter_seconds=0.0)
+    with pytest.raises(FatalError):
+        list(run_in_batches([1, 2, 3], model, batch_size=3, policy=policy, sleep=delays.append))
+    assert model.calls == [[1, 2, 3], [1, 2, 3], [1, 2, 3], [1]]
+    assert delays == [1.0, 2.0]  # the batch's own backoff only

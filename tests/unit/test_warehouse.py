@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from holdfast.infrastructure import warehouse
@@ -231,3 +232,40 @@ def test_the_pending_rows_are_found_when_the_stream_is_made_not_when_it_is_read(
     tables = "select count(*) from duckdb_tables() where temporary"
     assert con.execute(tables).fetchall() == [(0,)]  # the keys table is dropped
     assert [r[0] for r in _pending(con, "previous")] == ["p0", "p2", "p3", "p4", "p5"]
+
+
+def test_a_failed_stream_raises_its_own_error_not_the_cleanup_s():
+    # DuckDB refuses the cleanup's query while the failed statement is open: the
+    # stream's error must stay the headline of what the step reports
+    con = duckdb.connect()
+    schema = pa.schema([("x", pa.int64())])
+
+    def batches():
+        yield pa.RecordBatch.from_pydict({"x": [1, 2]}, schema=schema)
+        raise RuntimeError("the model process died")
+
+    cleanups: list[int] = []
+
+    def cleanup() -> None:
+        cleanups.append(1)
+        con.execute("set memory_limit = '1GB'")
+
+    con.register("step_output", warehouse.as_reader(schema, warehouse.then(batches(), cleanup)))
+    with pytest.raises(duckdb.Error) as failed:
+        con.execute("create table t as select * from step_output")
+    headline = str(failed.value).split("Detail:")[0]
+    assert "the model process died" in headline and "Resource In Use" not in headline
+    assert "and then, cleaning up: " in str(failed.value)
+    assert cleanups == [1]
+
+
+@pytest.mark.parametrize("consumed", ["all", "abandoned"])
+def test_the_cleanup_runs_once_after_the_stream_ends_or_is_abandoned(consumed):
+    cleanups: list[int] = []
+    stream = warehouse.then(iter([1, 2, 3]), lambda: cleanups.append(1))
+    if consumed == "all":
+        assert list(stream) == [1, 2, 3]
+    else:
+        assert next(stream) == 1
+        stream.close()
+    assert cleanups == [1]

@@ -9,6 +9,10 @@ Syntax: comma-separated `step.kind=rate`, e.g.
   (the retry policy retries it); `permanent` makes each record it hits fail on
   every attempt with a PermanentError (the record becomes a dead letter, its
   batch neighbours are isolated and succeed).
+- kind `crash` (embed_products only): the encoder's child process kills itself
+  (SIGKILL, as the OOM killer would) at a model call with probability `rate`,
+  drawn per call and per child (a restarted child draws anew); rate 1 kills
+  every child at its first call.
 - rate: a number in [0, 1].
 
 Draws are deterministic: sha256 of (seed, step, kind, record key(s), attempt),
@@ -28,7 +32,9 @@ from holdfast.application.resilience import PermanentError
 
 ENV_SPEC = "HOLDFAST_INJECT_FAULTS"
 ENV_SEED = "HOLDFAST_FAULT_SEED"
-KINDS = ("transient", "permanent")
+KINDS = ("transient", "permanent", "crash")
+# the steps whose model runs in a child process a `crash` can kill
+CRASH_STEPS = frozenset({"embed_products"})
 STEP_ALIASES = {
     "embed": "embed_products",
     "embed_products": "embed_products",
@@ -75,6 +81,15 @@ class StepFaults:
     transient_rate: float = 0.0
     permanent_rate: float = 0.0
     seed: str = "0"
+    crash_rate: float = 0.0
+
+    def crashes(self, texts: Sequence[str], child: int) -> bool:
+        """Whether the model process `child` (0 for the first, 1 after one
+        restart, ...) dies at a call carrying `texts` (the `crash` kind)."""
+        if self.crash_rate <= 0:
+            return False
+        call = hashlib.sha256("\n".join(texts).encode()).hexdigest()
+        return _draw(self.seed, self.step, "crash", call, child) < self.crash_rate
 
     def is_permanently_faulty(self, key: str) -> bool:
         """Whether the record `key` is one the permanent fault hits."""
@@ -122,7 +137,14 @@ class FaultPlan:
                 raise FaultSpecError(f"{ENV_SPEC}: {entry!r}: {error}") from None
             kind = kind.strip().lower()
             if kind not in KINDS:
-                raise FaultSpecError(f"{ENV_SPEC}: {entry!r}: kind must be transient or permanent")
+                raise FaultSpecError(
+                    f"{ENV_SPEC}: {entry!r}: kind must be transient, permanent or crash"
+                )
+            if kind == "crash" and step not in CRASH_STEPS:
+                raise FaultSpecError(
+                    f"{ENV_SPEC}: {entry!r}: only {', '.join(sorted(CRASH_STEPS))} runs its "
+                    "model in a child process that a crash can kill"
+                )
             try:
                 rate = float(rate_text)
             except ValueError:
@@ -145,6 +167,7 @@ class FaultPlan:
         step = canonical_step(step)
         transient = self.rates.get((step, "transient"), 0.0)
         permanent = self.rates.get((step, "permanent"), 0.0)
-        if transient == 0 and permanent == 0:
+        crash = self.rates.get((step, "crash"), 0.0)
+        if transient == 0 and permanent == 0 and crash == 0:
             return None
-        return StepFaults(step, transient, permanent, self.seed)
+        return StepFaults(step, transient, permanent, self.seed, crash)

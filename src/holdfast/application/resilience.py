@@ -6,12 +6,18 @@ record cannot take its neighbours down with it; a record that still fails
 comes back as a failed Outcome (the caller turns it into a dead-letter row),
 and the run goes on. A policy may carry injected faults (application.faults),
 checked before each call; without them a call costs nothing extra.
+
+A FatalError (or a broken executor) says the model itself is gone, not that a
+record is bad: it is neither retried nor split into records, and it stops the
+step at once (raised out of run_in_batches), so no record is dead-lettered for
+it and no backoff is spent against a model that cannot answer.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -38,6 +44,16 @@ MAX_ERROR_LENGTH = 500
 
 class PermanentError(Exception):
     """The model will never accept this input: retrying is pointless."""
+
+
+class FatalError(RuntimeError):
+    """The model cannot be called any more (its process died and could not be
+    brought back): no record is at fault, and retrying is pointless. Stops the
+    step: its records are neither retried nor dead-lettered."""
+
+
+# errors that stop the step: a broken executor stays broken, whatever is sent to it
+FATAL_ERRORS: tuple[type[BaseException], ...] = (FatalError, BrokenExecutor)
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,7 @@ def _call(
             max=policy.max_backoff_seconds,
             jitter=policy.jitter_seconds if policy.initial_backoff_seconds > 0 else 0,
         ),
-        retry=retry_if_not_exception_type(PermanentError),
+        retry=retry_if_not_exception_type((PermanentError, *FATAL_ERRORS)),
         sleep=sleep,
         reraise=True,
     )
@@ -124,6 +140,8 @@ def _call(
         return _CallResult(values=values, attempts=attempts, error=None)
     except RetryError as error:  # pragma: no cover - reraise=True re-raises the cause
         return _CallResult(values=None, attempts=attempts, error=error)
+    except FATAL_ERRORS:
+        raise
     except Exception as error:
         return _CallResult(values=None, attempts=attempts, error=error)
 
@@ -143,7 +161,9 @@ def run_in_batches(
 
     `fn` maps a list of payloads to a list of results of the same length.
     `keys` (one per payload, e.g. the record ids) name the records to fault
-    injection; without them a record is named by its position.
+    injection; without them a record is named by its position. A FatalError
+    (or BrokenExecutor) from `fn` is raised here, after the outcomes of the
+    batches before it.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")

@@ -177,11 +177,15 @@ def embed_products_model(
     started = time.perf_counter()
     # the model runs in a child process that ends with the stream: torch and
     # all it holds (about 1 GB) do not stay in the dbt process under every
-    # later step
-    encoder = EncoderProcess(str(embedding_model))
-    step_telemetry.dbt_log()(
-        f"embed_products: model {encoder.version} loaded in {time.perf_counter() - started:.1f}s"
+    # later step. A child that dies is started again once; a second death
+    # stops the step with EncoderDied (see EncoderProcess)
+    log = step_telemetry.dbt_log()
+    encoder = EncoderProcess(
+        str(embedding_model),
+        faults=settings.policy.faults,
+        on_restart=lambda why: log(f"embed_products: {why}"),
     )
+    log(f"embed_products: model {encoder.version} loaded in {time.perf_counter() - started:.1f}s")
     return warehouse.as_reader(
         schema,
         warehouse.then(

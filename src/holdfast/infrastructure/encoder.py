@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -17,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from holdfast.application.faults import StepFaults
 from holdfast.application.ports import TextEncoder
+from holdfast.application.resilience import FatalError
 
 PACKAGED_SPEC = "packaged:all-MiniLM-L6-v2"
 PACKAGED_BF16_SPEC = "packaged-bf16:all-MiniLM-L6-v2"
@@ -204,20 +208,51 @@ def load_encoder(spec: str = DEFAULT_SPEC) -> TextEncoder:
     return SentenceTransformerEncoder(folder, version, bfloat16=spec == PACKAGED_BF16_SPEC)
 
 
-# the encoder of an EncoderProcess's child (set by its first call)
+# the encoder of an EncoderProcess's child (set by its first call), the
+# faults injected into it, and which child it is (0, then 1 after a restart)
 _child_encoder: TextEncoder | None = None
+_child_faults: StepFaults | None = None
+_child_number = 0
 
 
-def _open_in_child(spec: str) -> tuple[str, int, int]:
-    global _child_encoder
+def _open_in_child(
+    spec: str, faults: StepFaults | None = None, child: int = 0
+) -> tuple[str, int, int]:
+    global _child_encoder, _child_faults, _child_number
     _child_encoder = load_encoder(spec)
+    _child_faults, _child_number = faults, child
     return _child_encoder.version, _child_encoder.dimension, os.getpid()
 
 
 def _encode_in_child(texts: list[str]) -> np.ndarray:
     if _child_encoder is None:
         raise RuntimeError("the encoder process has no model")
+    if _child_faults is not None and _child_faults.crashes(texts, _child_number):
+        os.kill(os.getpid(), signal.SIGKILL)  # the `crash` fault: die as the OOM killer kills
     return _child_encoder.encode(texts)
+
+
+class EncoderDied(FatalError):
+    """The encoder's child process died and was not brought back: stops the
+    step (no product is at fault, so none is dead-lettered)."""
+
+
+class EncoderClosed(FatalError):
+    """`encode` after `close`."""
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """How a process ended, from its multiprocessing exit code."""
+    if exitcode is None:
+        return "ended (exit code unknown)"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (as the kernel's OOM killer does)" if -exitcode == signal.SIGKILL else ""
+        return f"was killed by {name}{hint}"
+    return f"exited with code {exitcode}"
 
 
 class EncoderProcess:
@@ -232,20 +267,39 @@ class EncoderProcess:
     Each `encode` sends the texts to the child and gets the vectors back
     (pickled: about 0.4 MB per 256 texts, small beside the model's work). An
     error in the child (the model cannot load, a batch fails) is raised here
-    as it was raised there; a child that dies raises BrokenProcessPool.
+    as it was raised there.
+
+    A child that dies (the OOM killer, a signal, a crash in torch) is started
+    again, at most `max_restarts` times in the encoder's life, and the texts
+    it was given are sent to the new one; `on_restart` is told why. Once no
+    restart is left, or a new child cannot load the model, `encode` raises
+    EncoderDied (a FatalError: the retry layer stops the step at once instead
+    of retrying every batch and record against a dead process). `faults`
+    (the step's injected faults) may make the child kill itself (`crash`).
     """
 
-    def __init__(self, spec: str = DEFAULT_SPEC) -> None:
-        self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn")
-        )
+    def __init__(
+        self,
+        spec: str = DEFAULT_SPEC,
+        *,
+        max_restarts: int = 1,
+        faults: StepFaults | None = None,
+        on_restart: Callable[[str], None] | None = None,
+    ) -> None:
+        if max_restarts < 0:
+            raise ValueError("max_restarts must be >= 0")
+        self._spec = resolve_spec(spec)
+        self._faults = faults if faults is not None and faults.crash_rate > 0 else None
+        self._restarts_left = max_restarts
+        self._on_restart = on_restart
+        self._children = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._process: Any = None
+        self._pids: list[int] = []
         try:
-            self._version, self._dimension, self._pid = self._pool.submit(
-                _open_in_child, resolve_spec(spec)
-            ).result()
-        except BaseException:
-            self.close()
-            raise
+            self._start()
+        except BrokenProcessPool as error:
+            self._restart(error, "while loading the model", initial=True)
 
     @property
     def version(self) -> str:
@@ -257,16 +311,86 @@ class EncoderProcess:
 
     @property
     def pid(self) -> int:
-        """The process the model runs in."""
+        """The process the model runs in now."""
         return self._pid
 
+    @property
+    def pids(self) -> list[int]:
+        """Every process the model has run in, the current one last."""
+        return list(self._pids)
+
+    @property
+    def restarts(self) -> int:
+        """How many times a dead child was replaced."""
+        return max(0, self._children - 1)
+
+    def _start(self) -> None:
+        """Start a child and load the model in it. An error in the child is
+        raised as itself (and the encoder closed); a child that dies raises
+        BrokenProcessPool (its pool left for _end_pool to say how it ended)."""
+        child = self._children
+        self._children += 1
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        loading = self._pool.submit(_open_in_child, self._spec, self._faults, child)
+        # the child's Process, for its exit code should it die (the executor's
+        # private table; without it the error only says that the child died)
+        self._process = next(iter(getattr(self._pool, "_processes", {}).values()), None)
+        try:
+            self._version, self._dimension, self._pid = loading.result()
+        except BrokenProcessPool:
+            raise
+        except BaseException:
+            self.close()
+            raise
+        self._pids.append(self._pid)
+
+    def _end_pool(self) -> str:
+        """Shut the current pool down; how its child ended."""
+        pool, process, self._pool, self._process = self._pool, self._process, None, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if process is None:
+            return "died"
+        process.join(timeout=5)
+        return describe_exit(process.exitcode)
+
+    def _restart(self, error: BrokenProcessPool, when: str, *, initial: bool = False) -> None:
+        """Replace a dead child, or raise EncoderDied when no restart is left
+        or the new child cannot load the model."""
+        pid = "" if initial else f" (pid {self._pid})"
+        what = f"the encoder's child process{pid} {self._end_pool()} {when}"
+        if self._restarts_left <= 0:
+            raise EncoderDied(
+                f"{what}; no restart left ({self.restarts} used): the step stops, no record is "
+                "at fault, and the next run encodes the same records again"
+            ) from error
+        self._restarts_left -= 1
+        if self._on_restart is not None:
+            self._on_restart(f"{what}; starting a new one")
+        try:
+            self._start()
+        except BrokenProcessPool as start_error:
+            raise EncoderDied(
+                f"{what}; its replacement {self._end_pool()} while loading the model: the step "
+                "stops, no record is at fault"
+            ) from start_error
+        except Exception as start_error:
+            raise EncoderDied(
+                f"{what}; its replacement could not load the model "
+                f"({type(start_error).__name__}: {start_error}): the step stops, no record is "
+                "at fault"
+            ) from start_error
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self._pool is None:
-            raise RuntimeError(f"encoder {self._version} is closed")
-        return self._pool.submit(_encode_in_child, list(texts)).result()
+        batch = list(texts)
+        while True:
+            if self._pool is None:
+                raise EncoderClosed(f"encoder {self._version} is closed")
+            try:
+                return self._pool.submit(_encode_in_child, batch).result()
+            except BrokenProcessPool as error:
+                self._restart(error, f"while encoding {len(batch)} texts")
 
     def close(self) -> None:
         """End the child process (idempotent); `encode` raises after."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        self._end_pool()

@@ -117,11 +117,19 @@ def _batches(
 
 
 def then(batches: Iterable[pa.RecordBatch], done: Callable[[], None]) -> Iterator[pa.RecordBatch]:
-    """`batches`, then `done()` once they end, fail or are abandoned."""
+    """`batches`, then `done()` once they end, fail or are abandoned. When the
+    batches fail, their error is the one raised: an error of `done()` then
+    (DuckDB refuses a query while the failed stream's statement is open) is
+    only a note on it, so the step's own message stays the headline."""
     try:
         yield from batches
-    finally:
-        done()
+    except BaseException as failure:
+        try:
+            done()
+        except Exception as cleanup:
+            failure.add_note(f"and then, cleaning up: {type(cleanup).__name__}: {cleanup}")
+        raise
+    done()
 
 
 def count_pending(con: duckdb.DuckDBPyConnection, pending: PendingRecords) -> int:
