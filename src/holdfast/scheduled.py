@@ -130,14 +130,14 @@ def failed_nodes(build: Build, limit: int = 5) -> tuple[list[str], str | None]:
         if path is None or path.stat().st_mtime < build.started_at:
             return [], None
         document = json.loads(path.read_text(encoding="utf-8"))
-        failed = [
-            str(result.get("unique_id", "?")).split(".")[-1]
+        failed = [  # unique_id: <type>.<package>.<name>[.<hash of a test's arguments>]
+            (str(result.get("unique_id", "?")).split(".")[2:3] or ["?"])[0]
             for result in document.get("results", [])
             if result.get("status") in ("error", "fail", "runtime error")
         ]
-        return failed[:limit] + ([f"{len(failed) - limit} more"] if len(failed) > limit else []), (
-            document.get("metadata", {}).get("invocation_id")
-        )
+        if len(failed) > limit:
+            failed = [*failed[:limit], f"{len(failed) - limit} more"]
+        return failed, document.get("metadata", {}).get("invocation_id")
     except (OSError, ValueError, AttributeError):
         return [], None
 
