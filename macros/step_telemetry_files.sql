@@ -3,9 +3,14 @@
     warehouse file (`<dir>/<stem>.telemetry/`, see
     holdfast.infrastructure.step_telemetry); they cannot write rows while dbt
     streams their output. This selects those reports, or an empty set of the
-    same shape when there are none yet (read_json fails on an empty glob).
-    The folder comes from DuckDB itself (the current database's file), so
-    nothing from vars or input reaches the SQL literal.
+    same shape when there are none yet (DuckDB's readers fail on an empty
+    glob). Only complete reports are read: the writer writes `.tmp-*.json` and
+    renames it, so a write cut short by a kill or a full disk leaves a hidden
+    temp file, skipped here; a final file whose data never reached the disk
+    (empty or truncated after a power loss) is not valid JSON and is skipped
+    too. Either would otherwise fail every later build. The folder comes from
+    DuckDB itself (the current database's file), so nothing from vars or input
+    reaches the SQL literal.
 #}
 {% macro step_telemetry_files() -%}
     {%- set pattern = none -%}
@@ -24,28 +29,41 @@
     {%- endif -%}
     {%- if pattern is not none -%}
         select
-            run_id,
-            step,
-            status,
-            rows,
-            batches,
-            expected_rows,
-            wall_seconds,
-            cpu_seconds,
-            start_rss_mb,
-            peak_rss_mb,
-            started_at,
-            ended_at,
-            error
-        from read_json(
-            '{{ pattern }}',
-            columns = {
-                run_id: 'varchar', step: 'varchar', status: 'varchar', rows: 'bigint',
-                batches: 'bigint', expected_rows: 'bigint', wall_seconds: 'double',
-                cpu_seconds: 'double', start_rss_mb: 'double', peak_rss_mb: 'double',
-                started_at: 'timestamptz', ended_at: 'timestamptz', error: 'varchar'
-            }
+            report.run_id,
+            report.step,
+            report.status,
+            report.rows,
+            report.batches,
+            report.expected_rows,
+            report.wall_seconds,
+            report.cpu_seconds,
+            report.start_rss_mb,
+            report.peak_rss_mb,
+            report.started_at,
+            report.ended_at,
+            report.error
+        from (
+            select
+                -- case, not where: a filter alone does not keep from_json off
+                -- the rows it would reject
+                case
+                    when
+                        not starts_with(parse_filename(filename), '.')
+                        and json_valid(content)
+                        and json_type(content) = 'OBJECT'
+                        then from_json(
+                            content,
+                            '{"run_id": "VARCHAR", "step": "VARCHAR", "status": "VARCHAR", '
+                            || '"rows": "BIGINT", "batches": "BIGINT", "expected_rows": "BIGINT", '
+                            || '"wall_seconds": "DOUBLE", "cpu_seconds": "DOUBLE", '
+                            || '"start_rss_mb": "DOUBLE", "peak_rss_mb": "DOUBLE", '
+                            || '"started_at": "TIMESTAMPTZ", "ended_at": "TIMESTAMPTZ", '
+                            || '"error": "VARCHAR"}'
+                        )
+                end as report
+            from read_text('{{ pattern }}')
         )
+        where report.run_id is not null and report.step is not null
     {%- else -%}
         select
             null::varchar as run_id,

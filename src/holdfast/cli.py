@@ -1,20 +1,34 @@
-"""holdfast's command line: data in, the scheduled run, and a summary.
+"""holdfast's command line: data in, the scheduled run, and what analysts read.
 
     holdfast generate --customers N --out DIR [--seed S] [--invalid-share F]
     holdfast import-online-retail PARQUET [--out DIR]
     holdfast run [-- DBT_ARGS...]      lock, dbt build, deliver alerts, publish, report
-    holdfast report [--out FILE]       write the operator's HTML report
-    holdfast summary                   rows per table, alerts, where the data is
-    holdfast query "SQL"               run a query on the warehouse, read-only
+    holdfast report [--out FILE] [--live]   write the operator's HTML report
+    holdfast summary [--live]          rows per table, alerts, where the data is
+    holdfast query "SQL" [--live]      run a query, read-only
     holdfast dlq list|requeue|purge    manage dead letters (see holdfast.dlq)
     holdfast demo                      generate sample batches, run, summarise
     holdfast evaluate PARQUET [--split validation|test] [--vars YAML]
                                        quality on real data vs baselines (docs/quality.md)
 
-Exit codes of `holdfast run`: 0 ok, 1 dbt reported errors or test failures,
-2 usage error, 3 another run holds the lock, 4 holdfast itself crashed (or
-could not publish the snapshot / write the report), 5 the run raised a new
-alert at severity critical (dbt succeeded; alerts delivered).
+`query`, `summary` and `report` read the published snapshot
+(HOLDFAST_PUBLISHED_PATH, default data/warehouse/holdfast_published.duckdb),
+which no writer ever holds; `--live` reads the working warehouse
+(HOLDFAST_DUCKDB_PATH), which DuckDB refuses while a run writes it.
+`dlq list` reads the working warehouse, the one `dlq requeue|purge` change.
+
+Exit codes of `holdfast run`: 0 ok, 1 dbt reported errors or test failures
+(the snapshot is then left as it was, and a `snapshot_not_published` alert
+says why), 2 usage error, 3 another run holds the lock (or a process it
+started still does), 4 holdfast itself crashed (or could not publish the
+snapshot / write the report), 5 the run raised a new alert at severity
+critical (dbt succeeded; alerts delivered).
+
+Exit codes of the readers (`query`, `summary`, `report`, `dlq list`), each
+with a one-line message on stderr: 0 ok, 2 usage error, 6 nothing to read
+yet (no snapshot published, or with --live no warehouse), 7 the file is
+being written (--live or `dlq list` while a run holds the warehouse),
+8 the read failed (bad SQL, a table that is not there, an unreadable file).
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +47,9 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 EXIT_CRASH = 4
 EXIT_CRITICAL_ALERTS = 5
+EXIT_NOTHING_TO_READ = 6
+EXIT_BUSY = 7
+EXIT_READ_FAILED = 8
 
 DEFAULT_DUCKDB_PATH = "data/warehouse/holdfast.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
@@ -65,7 +83,8 @@ def dbt_executable() -> str:
 
 
 def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int:
-    """Take the run lock, then `dbt build` with `dbt_args`; return an exit code."""
+    """Take the run lock, then `dbt build` with `dbt_args`, then deliver alerts and
+    publish the snapshot (only if the build passed); return an exit code."""
     from holdfast import scheduled
     from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
 
@@ -73,14 +92,22 @@ def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int
     warehouse = duckdb_path(project)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with hold_run_lock(warehouse):
+        with hold_run_lock(warehouse) as lock:
             known_alerts = scheduled.alert_ids(warehouse)
             command = [dbt_executable(), "build", *dbt_args]
-            completed = subprocess.run(
-                command, cwd=project, env=pipeline_environment(), check=False
+            started_at = time.time()
+            # dbt inherits the lock's descriptor: the lock stays held while dbt
+            # runs even if this process is killed (see holdfast.infrastructure.run_lock)
+            with subprocess.Popen(
+                command, cwd=project, env=pipeline_environment(), pass_fds=(lock.fd,)
+            ) as dbt:
+                lock.add_holder(dbt.pid)
+                returncode = dbt.wait()
+            code = EXIT_OK if returncode == 0 else EXIT_DBT_FAILED
+            build = scheduled.Build(
+                returncode, started_at, scheduled.run_results_path(project, dbt_args)
             )
-            code = EXIT_OK if completed.returncode == 0 else EXIT_DBT_FAILED
-            after = scheduled.after_build(project, warehouse, known_alerts)
+            after = scheduled.after_build(project, warehouse, known_alerts, build)
     except RunLocked as error:
         print(f"holdfast run: {error}; not starting a second one.", file=sys.stderr)
         return EXIT_LOCKED
@@ -134,47 +161,70 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_pipeline(dbt_args)
 
 
+def _reader_source(args: argparse.Namespace, project: Path):
+    from holdfast.publish import published_path
+    from holdfast.reading import Source
+
+    if args.live:
+        return Source(duckdb_path(project), live=True)
+    return Source(published_path(project), live=False)
+
+
+def _read_error_code(command: str, error) -> int:
+    """Print a reader's ReadError as one line; its exit code."""
+    from holdfast import reading
+
+    print(f"holdfast {command}: {error}", file=sys.stderr)
+    return {
+        reading.MISSING: EXIT_NOTHING_TO_READ,
+        reading.BUSY: EXIT_BUSY,
+    }.get(error.kind, EXIT_READ_FAILED)
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
+    from holdfast.reading import ReadError
     from holdfast.summary import print_summary
 
-    path = duckdb_path(project_dir())
-    if not path.exists():
-        print(
-            f"holdfast summary: no warehouse at {path}; run `holdfast run` first", file=sys.stderr
-        )
-        return EXIT_USAGE
-    print_summary(path)
+    try:
+        print_summary(_reader_source(args, project_dir()))
+    except ReadError as error:
+        return _read_error_code("summary", error)
     return EXIT_OK
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
+    from holdfast.reading import ReadError
     from holdfast.summary import run_query
 
-    path = duckdb_path(project_dir())
-    if not path.exists():
-        print(f"holdfast query: no warehouse at {path}; run `holdfast run` first", file=sys.stderr)
-        return EXIT_USAGE
-    run_query(path, args.sql, max_rows=args.max_rows)
+    try:
+        run_query(_reader_source(args, project_dir()), args.sql, max_rows=args.max_rows)
+    except ReadError as error:
+        return _read_error_code("query", error)
     return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from holdfast import scheduled
+    import duckdb
+
+    from holdfast import reading, scheduled
 
     project = project_dir()
-    path = duckdb_path(project)
-    if not path.exists():
-        print(f"holdfast report: no warehouse at {path}; run `holdfast run` first", file=sys.stderr)
-        return EXIT_USAGE
-    out = scheduled.write_report(project, path, Path(args.out) if args.out else None)
-    print(f"report written to {out}")
+    source = _reader_source(args, project)
+    try:
+        reading.require(source)
+        out = scheduled.write_report(project, source.path, Path(args.out) if args.out else None)
+    except reading.ReadError as error:
+        return _read_error_code("report", error)
+    except duckdb.Error as error:
+        return _read_error_code("report", reading.explain(error, source))
+    print(f"report of {source.label} written to {out}")
     return EXIT_OK
 
 
 def _cmd_dlq(args: argparse.Namespace) -> int:
     import duckdb
 
-    from holdfast import dlq
+    from holdfast import dlq, reading
     from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
 
     path = duckdb_path(project_dir())
@@ -217,6 +267,13 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
     except (dlq.NoQueue, ValueError) as error:
         print(f"holdfast dlq: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except duckdb.Error as error:
+        explained = reading.explain(
+            error, reading.Source(path, live=True), "try again when the run has finished"
+        )
+        if explained.kind != reading.BUSY and args.action != "list":
+            raise
+        return _read_error_code("dlq", explained)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -240,9 +297,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     code = run_pipeline([], project=project)
     path = duckdb_path(project)
     if path.exists():
+        from holdfast.reading import Source
         from holdfast.summary import print_summary
 
-        print_summary(path)
+        print_summary(Source(path, live=True))  # the run just ended: nobody writes it
     return code
 
 
@@ -252,6 +310,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return run_evaluate(
         args, project=project_dir(), dbt_executable=dbt_executable(), env=pipeline_environment()
     )
+
+
+LIVE_HELP = (
+    "read the working warehouse instead of the published snapshot "
+    "(refused, exit 7, while a run writes it)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,14 +347,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write the operator's HTML report")
     report.add_argument("--out", default=None, help="HTML file (default HOLDFAST_REPORT_PATH)")
+    report.add_argument("--live", action="store_true", help=LIVE_HELP)
     report.set_defaults(handler=_cmd_report)
 
     summary = commands.add_parser("summary", help="rows per table, alerts, where the data is")
+    summary.add_argument("--live", action="store_true", help=LIVE_HELP)
     summary.set_defaults(handler=_cmd_summary)
 
-    query = commands.add_parser("query", help="run SQL on the warehouse, read-only")
+    query = commands.add_parser("query", help="run SQL on the published snapshot, read-only")
     query.add_argument("sql")
     query.add_argument("--max-rows", type=int, default=50)
+    query.add_argument("--live", action="store_true", help=LIVE_HELP)
     query.set_defaults(handler=_cmd_query)
 
     dead = commands.add_parser("dlq", help="list, requeue or purge dead letters")

@@ -1,10 +1,15 @@
-"""A short, human summary of a warehouse: rows per table, alerts, a query to try."""
+"""A short, human summary of the published snapshot (or, with --live, the warehouse):
+rows per table, alerts, a query to try; and the read-only query command."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from holdfast import reading
+from holdfast.reading import Source
 
 ANALYST_TABLES = (
     "marts.dim_customers",
@@ -54,33 +59,66 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
     return counts
 
 
-def run_query(path: Path, sql: str, max_rows: int = 50) -> None:
-    """Print the result of `sql` on the warehouse at `path`, opened read-only."""
-    con = duckdb.connect(str(path), read_only=True)
+def _as_source(target: Source | Path) -> Source:
+    return target if isinstance(target, Source) else Source(Path(target), live=True)
+
+
+def run_query(target: Source | Path, sql: str, max_rows: int = 50) -> None:
+    """Print the result of `sql` on `target`, opened read-only; ReadError when it cannot."""
+    source = _as_source(target)
+    con = reading.connect(source)
     try:
-        con.sql(sql).show(max_rows=max_rows)
+        relation = con.sql(sql)
+        if relation is None:
+            print("(the statement returns no rows)")
+        else:
+            relation.show(max_rows=max_rows)
+    except duckdb.Error as error:
+        raise reading.explain(error, source) from None
     finally:
         con.close()
 
 
-def print_summary(path: Path) -> None:
-    """Print the summary of the warehouse at `path` (opened read-only)."""
-    con = duckdb.connect(str(path), read_only=True)
+def _heading(source: Source) -> str:
+    if source.live:
+        return f"holdfast warehouse (live): {source.path}"
+    published = datetime.fromtimestamp(source.path.stat().st_mtime, UTC)
+    return (
+        f"holdfast published snapshot: {source.path}\n"
+        f"  published {published:%Y-%m-%d %H:%M:%S} UTC, after the last build whose tests passed"
+    )
+
+
+def print_summary(target: Source | Path) -> None:
+    """Print the summary of `target` (opened read-only); ReadError when it cannot be read."""
+    source = _as_source(target)
+    con = reading.connect(source)
     try:
-        print(f"\nholdfast warehouse: {path}")
-        print("\nrows per table:")
-        for name, count in table_counts(con).items():
-            print(f"  {name:<40} {'missing' if count is None else count:>10}")
-        alerts = con.execute(
-            "select severity, check_name, message from ops.ops_alerts "
-            "order by raised_at desc, severity, alert_id limit 10"
-        ).fetchall()
+        counts = table_counts(con)
+        alerts = (
+            con.execute(
+                "select severity, check_name, message from ops.ops_alerts "
+                "order by raised_at desc, severity, alert_id limit 10"
+            ).fetchall()
+            if counts["ops.ops_alerts"] is not None
+            else None
+        )
+    except duckdb.Error as error:
+        raise reading.explain(error, source) from None
+    finally:
+        con.close()
+    print(f"\n{_heading(source)}")
+    print("\nrows per table:")
+    for name, count in counts.items():
+        print(f"  {name:<40} {'missing' if count is None else count:>10}")
+    if alerts is None:
+        print("\nalerts raised: ops.ops_alerts is not built yet")
+    else:
         print(f"\nalerts raised ({len(alerts)} shown, newest first):")
         for severity, check, message in alerts:
             print(f"  [{severity}] {check}: {message}")
         if not alerts:
             print("  none")
-        print("\nquery to try (opens the file read-only):\n")
-        print('  .venv/bin/holdfast query "' + QUERY_TO_TRY.replace("\n", "\n    ") + '"')
-    finally:
-        con.close()
+    flag = " --live" if source.live else ""
+    print(f"\nquery to try (opens {source.label} read-only):\n")
+    print(f'  .venv/bin/holdfast query{flag} "' + QUERY_TO_TRY.replace("\n", "\n    ") + '"')

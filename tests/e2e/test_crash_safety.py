@@ -4,7 +4,8 @@
 START line of a chosen model, the whole group gets SIGKILL. A rerun must then
 give marts identical to an uninterrupted build (run-specific columns aside).
 A second `holdfast run` started while one runs must exit at once with code 3
-and leave the first run's result untouched.
+and leave the first run's result untouched; so must one started after only
+`holdfast run` was killed while its dbt child still builds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from tests.conftest import PROJECT_ROOT, Warehouse, assert_same_marts, make_warehouse
 
 from holdfast.datagen.synthetic import generate_landing
+from holdfast.infrastructure.run_lock import is_alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash]
 
@@ -187,5 +189,68 @@ def test_a_second_holdfast_run_exits_at_once_with_code_3_and_harms_nothing(
     assert elapsed < 15  # at once: python start-up, no waiting on the lock
     assert "another run" in second.stderr and f"pid {first.pid}" in second.stderr
     assert first.returncode == 0, rest[-3000:]
+    _assert_no_duplicates(warehouse)
+    assert_same_marts(warehouse, reference)
+
+
+def _run_environment(warehouse: Warehouse, out: Path) -> dict[str, str]:
+    """`holdfast run`'s environment: the snapshot, report and alert file under `out`."""
+    return {
+        **_environment(warehouse),
+        "HOLDFAST_PROJECT_DIR": str(PROJECT_ROOT),
+        "HOLDFAST_PUBLISHED_PATH": str(out / "published.duckdb"),
+        "HOLDFAST_REPORT_PATH": str(out / "report.html"),
+        "HOLDFAST_ALERT_JSONL_PATH": str(out / "alerts.jsonl"),
+    }
+
+
+def test_killing_only_holdfast_run_leaves_the_lock_held_until_its_dbt_child_ends(
+    reference: Warehouse, landing: Path, tmp_path: Path
+):
+    warehouse = Warehouse(tmp_path / "orphan.duckdb", landing, tmp_path / "target")
+    command = [
+        sys.executable,
+        "-m",
+        "holdfast.cli",
+        "run",
+        "--",
+        *_dbt_command(warehouse, tmp_path / "logs")[2:],
+    ]
+    env = _run_environment(warehouse, tmp_path)
+    lock_path = Path(f"{warehouse.db_path}.lock")
+    output = tmp_path / "first-run.log"
+    with open(output, "w") as log:  # a file, not a pipe: nobody reads it once the parent dies
+        first = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 300
+    while "START" not in output.read_text():  # dbt is building
+        assert first.poll() is None and time.monotonic() < deadline, output.read_text()[-3000:]
+        time.sleep(0.2)
+    holders = lock_path.read_text().split()
+    assert holders[:2] == [str(first.pid), "child"]
+    dbt_pid = int(holders[2])
+    assert is_alive(dbt_pid)
+
+    os.kill(first.pid, signal.SIGKILL)  # only holdfast run; its dbt child goes on
+    first.wait(timeout=30)
+    second = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    child_outlived_the_second_run = is_alive(dbt_pid)
+
+    assert child_outlived_the_second_run, "the build ended before the check: inconclusive"
+    assert second.returncode == 3, second.stdout[-3000:] + second.stderr
+    assert "START" not in second.stdout  # it never started dbt
+    assert f"pid {first.pid}, ended; its child pid {dbt_pid} still runs" in second.stderr
+
+    deadline = time.monotonic() + 600
+    while is_alive(dbt_pid):
+        assert time.monotonic() < deadline, "the orphaned dbt build did not end"
+        time.sleep(0.5)
+    finished = output.read_text()
+    assert "Done. PASS=" in finished and " ERROR=0 " in finished  # the orphan built it all
+    third = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr
     _assert_no_duplicates(warehouse)
     assert_same_marts(warehouse, reference)

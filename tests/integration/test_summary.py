@@ -45,15 +45,23 @@ def test_summary_prints_counts_alerts_path_and_a_query(warehouse: Path, capsys):
     assert "holdfast query" in out
 
 
-def test_query_command_reads_the_warehouse_without_locking_it(warehouse: Path, capsys, monkeypatch):
+def test_query_command_live_reads_the_warehouse_beside_another_reader(
+    warehouse: Path, capsys, monkeypatch
+):
     monkeypatch.setenv("HOLDFAST_DUCKDB_PATH", str(warehouse))
-    writer = duckdb.connect(str(warehouse), read_only=True)  # another reader is fine
-    assert main(["query", "select count(*) as n from marts.dim_customers"]) == 0
-    writer.close()
+    other = duckdb.connect(str(warehouse), read_only=True)  # another reader is fine
+    assert main(["query", "--live", "select count(*) as n from marts.dim_customers"]) == 0
+    other.close()
     assert "7" in capsys.readouterr().out
 
 
-def test_query_command_without_a_warehouse_says_so(tmp_path: Path, capsys, monkeypatch):
+def test_query_command_without_a_snapshot_or_a_warehouse_says_so(
+    tmp_path: Path, capsys, monkeypatch
+):
     monkeypatch.setenv("HOLDFAST_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
-    assert main(["query", "select 1"]) == 2
+    monkeypatch.setenv("HOLDFAST_PUBLISHED_PATH", str(tmp_path / "none_published.duckdb"))
+    assert main(["query", "select 1"]) == 6
+    err = capsys.readouterr().err
+    assert "no published snapshot" in err and "none_published.duckdb" in err
+    assert main(["query", "--live", "select 1"]) == 6
     assert "no warehouse" in capsys.readouterr().err

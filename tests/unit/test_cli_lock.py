@@ -1,13 +1,13 @@
 """cli.run_pipeline: one run at a time, guarded by an flock on `<warehouse>.lock`.
 
-dbt is never run here: subprocess.run is replaced by a recording fake.
+dbt is never run here: subprocess.Popen is replaced by a recording fake.
+tests/e2e/test_crash_safety.py runs the real processes.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,7 +17,9 @@ from holdfast import cli
 
 
 class FakeDbt:
-    """Stands in for subprocess.run; records calls and checks the lock while 'running'."""
+    """Stands in for subprocess.Popen; records calls and checks the lock while 'running'."""
+
+    pid = 999_999
 
     def __init__(self, returncode: int = 0, lock_path: Path | None = None) -> None:
         self.returncode = returncode
@@ -30,8 +32,18 @@ class FakeDbt:
         self.calls.append({"command": list(command), **kwargs})
         if self.lock_path is not None:
             self.lock_contents = self.lock_path.read_text()
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.lock_path is not None:
             self.lock_was_held = is_locked(self.lock_path)
-        return subprocess.CompletedProcess(command, self.returncode)
+        return self.returncode
 
 
 def is_locked(path: Path) -> bool:
@@ -54,7 +66,7 @@ def warehouse(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def fake_dbt(monkeypatch) -> FakeDbt:
     fake = FakeDbt()
-    monkeypatch.setattr(cli.subprocess, "run", fake)
+    monkeypatch.setattr(cli.subprocess, "Popen", fake)
     return fake
 
 
@@ -116,7 +128,7 @@ def test_run_pipeline_runs_dbt_build_under_the_lock_when_it_is_free(
 ):
     lock_path = Path(f"{warehouse}.lock")
     fake = FakeDbt(returncode=0, lock_path=lock_path)
-    monkeypatch.setattr(cli.subprocess, "run", fake)
+    monkeypatch.setattr(cli.subprocess, "Popen", fake)
     code = cli.run_pipeline(["--select", "stg_orders+"], project=tmp_path)
     assert code == 0
     (call,) = fake.calls
@@ -125,12 +137,15 @@ def test_run_pipeline_runs_dbt_build_under_the_lock_when_it_is_free(
     assert call["env"]["DO_NOT_TRACK"] == "1"
     assert fake.lock_was_held is True
     assert fake.lock_contents == f"{os.getpid()}\n"
+    (lock_fd,) = call["pass_fds"]  # dbt inherits the lock's descriptor
+    assert lock_fd > 2
+    assert lock_path.read_text() == f"{os.getpid()}\nchild {FakeDbt.pid}\n"
     assert warehouse.parent.is_dir()
     assert not is_locked(lock_path)  # released after the run
 
 
 def test_run_pipeline_returns_1_when_dbt_fails(tmp_path, warehouse, monkeypatch):
-    monkeypatch.setattr(cli.subprocess, "run", FakeDbt(returncode=2))
+    monkeypatch.setattr(cli.subprocess, "Popen", FakeDbt(returncode=2))
     assert cli.run_pipeline([], project=tmp_path) == 1
 
 
@@ -138,3 +153,21 @@ def test_a_second_run_after_the_first_finished_takes_the_lock_again(tmp_path, wa
     assert cli.run_pipeline([], project=tmp_path) == 0
     assert cli.run_pipeline([], project=tmp_path) == 0
     assert len(fake_dbt.calls) == 2
+
+
+def test_a_lock_held_by_the_child_of_an_ended_run_names_both(tmp_path, warehouse, fake_dbt, capsys):
+    ended = os.fork()  # subprocess.Popen is the fake here
+    if ended == 0:
+        os._exit(0)
+    os.waitpid(ended, 0)
+    lock_path = Path(f"{warehouse}.lock")
+    holder = hold_lock(lock_path)
+    try:
+        holder.write(f"{ended}\nchild {os.getpid()}\n")
+        holder.flush()
+        assert cli.run_pipeline([], project=tmp_path) == 3
+    finally:
+        holder.close()
+    assert fake_dbt.calls == []
+    err = capsys.readouterr().err
+    assert f"pid {ended}, ended; its child pid {os.getpid()} still runs" in err

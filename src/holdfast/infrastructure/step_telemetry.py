@@ -180,16 +180,43 @@ def telemetry_dir(database_file: Path) -> Path:
     return database_file.parent / f"{database_file.stem}.telemetry"
 
 
+TEMP_PREFIX = ".tmp-"
+STALE_TEMP_SECONDS = 600.0
+
+
 def write_report(directory: Path, report: StepReport) -> Path:
-    """Write a step report as JSON, atomically (temp file, then rename)."""
+    """Write a step report as JSON, atomically: a hidden `.tmp-*.json` file,
+    flushed to disk, then renamed to its final name.
+
+    A write cut short (a kill, a full disk) leaves at most the hidden temp
+    file, which the reader skips; a failed write removes its own, and temp
+    files older than STALE_TEMP_SECONDS (left by a killed step) are removed."""
     directory.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(directory)
     name = f"{SAFE_NAME.sub('_', report.run_id)}__{SAFE_NAME.sub('_', report.step)}.json"
     target = directory / name
-    handle, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(report.as_dict(), out, sort_keys=True)
-    os.replace(temp, target)
+    handle, temp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX, suffix=".json")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(report.as_dict(), out, sort_keys=True)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
     return target
+
+
+def _remove_stale_temp_files(directory: Path) -> None:
+    """Remove temp files no writer has touched for STALE_TEMP_SECONDS (best effort)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for path in directory.glob(f"{TEMP_PREFIX}*.json"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            continue  # renamed or removed meanwhile
 
 
 class ExpectedRows:
