@@ -13,6 +13,8 @@
     ) }}",
 ) }}
 
+-- depends_on: {{ ref('int_customers_current') }}
+
 with
 
 int_customer_records_validated as (
