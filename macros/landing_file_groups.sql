@@ -131,10 +131,10 @@
 
 {#- A select of the files of one group (file_name, name_hex, batch_id,
     refusal_reason, content, size, last_modified), each read by its exact name:
-    DuckDB's read_blob with the glob characters of the name in brackets, or
-    holdfast_read_file where a path cannot say the name (not UTF-8, or a
-    backslash beside a glob character). The size and time are the listing's,
-    so the quick check compares like with like. -#}
+    DuckDB's read_blob on a list of literal paths (names without glob
+    characters), or holdfast_read_file for the others (glob characters, not
+    UTF-8). The size and time are the listing's, so the quick check compares
+    like with like. -#}
 {% macro landing_read_files(subfolder, group) -%}
     {%- set folder = checked_var('landing_dir', kind='path') ~ '/' ~ subfolder -%}
     {%- set paths = [] -%}

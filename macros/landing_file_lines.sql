@@ -145,12 +145,15 @@ files_split as (
                 )
             else string_split(regexp_replace(file_text_escaped, '\\x0A$', ''), '\x0A')
         end as file_lines,
-        [
-            trim(replace(regexp_replace(field, '^"(.*)"$', '\1', 's'), '""', '"'))
-            for field in regexp_extract_all(
-                regexp_replace(coalesce(csv_records[1], ''), '\r$', '') || ',', '{{ csv_field }}', 1
-            )
-        ] as csv_header,
+        case
+            when csv_records is not null
+                then [
+                    trim(replace(regexp_replace(field, '^"(.*)"$', '\1', 's'), '""', '"'))
+                    for field in regexp_extract_all(
+                        regexp_replace(coalesce(csv_records[1], ''), '\r$', '') || ',', '{{ csv_field }}', 1
+                    )
+                ]
+        end as csv_header,
         file_text is not null as is_file_utf8,
         coalesce(file_text, file_text_escaped) = ''
         or (csv_records is not null and len(csv_records) <= 1) as is_file_empty

@@ -19,8 +19,10 @@
     Returns a select of one row per entry: file_name (one to one with the
     bytes, see holdfast.infrastructure.landing_folder.display_name), name_hex,
     status, batch_id, refusal_reason, file_size_bytes, modified_epoch and
-    read_path (the exact path for DuckDB's read_blob, glob characters put in
-    brackets; null when only holdfast_read_file can open it).
+    read_path (the path DuckDB's read_blob opens as it is: for a name without
+    glob characters; null for the others, which holdfast_read_file reads:
+    DuckDB expands a pattern by listing the folder, and fails when the folder
+    holds a name with a backslash).
 #}
 {% macro landing_listing(subfolder, extensions) -%}
     {%- set folder = checked_var('landing_dir', kind='path') ~ '/' ~ subfolder -%}
@@ -136,8 +138,8 @@ final as (
         modified_epoch,
         case
             when is_ignored or not is_name_utf8 then null
+            -- a name without glob characters is a literal path to read_blob
             when not regexp_matches(exact_name, '[*?\[]') then '{{ folder }}/' || exact_name
-            when not contains(exact_name, '\') then '{{ folder }}/' || regexp_replace(exact_name, '([*?\[\]])', '[\1]', 'g')
         end as read_path
     from verdicts
 )
