@@ -61,7 +61,11 @@ entries_split as (
                 then left(file_name, length(file_name) - length(
                     [{% for extension in extensions %}'{{ extension }}'{{ ", " if not loop.last }}{% endfor %}][extension_rank]
                 ))
-        end as file_stem
+        end as file_stem,
+        coalesce(
+            ends_with(file_name, [{% for extension in extensions %}'{{ extension }}'{{ ", " if not loop.last }}{% endfor %}][extension_rank]),
+            false
+        ) as has_lowercase_extension
     from entries_named
 ),
 
@@ -72,14 +76,14 @@ candidates as (
         row_number() over (
             partition by file_stem
             order by
-                file_name = lower(file_name) desc,
+                has_lowercase_extension desc,
                 extension_rank asc,
                 name_hex asc
         ) as rank_in_stem,
         first(file_name) over (
             partition by file_stem
             order by
-                file_name = lower(file_name) desc,
+                has_lowercase_extension desc,
                 extension_rank asc,
                 name_hex asc
         ) as stem_winner

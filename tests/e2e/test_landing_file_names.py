@@ -50,6 +50,7 @@ VALID = {
     b"b_0001.jsonl": lines_of(0, 4),
     b"b_0002.jsonl": lines_of(10, 3, "not json\n"),
     b"c1.jsonl": lines_of(20, 2),
+    b"B_0009.jsonl": lines_of(70, 2),
 }
 # name -> (content, expected status, a piece of the refusal reason)
 ODD = {
@@ -69,6 +70,8 @@ ODD = {
     # collisions: case folding of the extension, and a refused name
     b"b_0001.JSONL": (lines_of(50, 2), "refused", "b_0001.jsonl has the same batch id (b_0001)"),
     b"b_0002.Jsonl": (lines_of(52, 1), "refused", "b_0002.jsonl has the same batch id (b_0002)"),
+    # the lowercase extension wins even where the rest of the name is upper case
+    b"B_0009.JSONL": (lines_of(72, 1), "refused", "B_0009.jsonl has the same batch id (B_0009)"),
     b"a.json": (lines_of(53, 1), "refused", "the extension must be"),
     b"a.json.jsonl": (lines_of(54, 2), "refused", "is the name of another file"),
     # not UTF-8 (one of them looks like the escaped form of another)
