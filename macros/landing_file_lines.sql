@@ -1,32 +1,46 @@
 {#
     Why: both landing sources (customers, products) are read the same way, and
-    the rules of that reading are the ingestion contract, so they live once:
-    - one batch = one file; batch_id = file stem; a file whose name is not a
-      valid batch id or whose extension is not the expected one is refused
-      (kept, listed in the ledger, every line logged as an error), never skipped;
+    the rules of that reading are the ingestion contract, so they live once
+    (docs/ingestion.md says them for people):
+    - one batch = one file; the folder is listed once and each name gets a
+      verdict (macro landing_listing): accepted (batch_id = file stem),
+      refused (kept, batch_id = the whole file name, listed in the ledger,
+      every line logged as an error, never skipped) or ignored (hidden files
+      and partial uploads, left for a later run); each file is read by its
+      exact name, never as a pattern;
     - file_checksum = sha256 of the bytes; on an incremental run only files
-      whose (batch_id, checksum) is new are read, so a re-run changes nothing
-      and a re-delivered file with new content replaces its batch;
+      whose (name, checksum, verdict) is new are read, so a re-run changes
+      nothing and a re-delivered file with new content replaces its batch;
     - lines split on LF; a trailing CR (CRLF files), a leading byte-order mark
       and the final newline are not part of a line; an empty file keeps one
       marker row (line_number null) so the ledger still lists it;
     - a file that is not valid UTF-8 is still split into lines: each line is
       decoded on its own and undecodable lines keep an escaped copy.
+    - a `.csv` file (where `extensions` has it) is read as CSV: the first
+      record is the header, every other record is one line (line_number =
+      record number, the header not counted), quoted fields may hold commas,
+      quotes ("") and newlines; raw_line is the record as written and
+      record_json the JSON object it maps to (header -> cell; an empty cell is
+      an absent field; a cell of a `csv_number_columns` column that is a JSON
+      number becomes a number), so validation reads CSV and JSON lines alike.
+    `extensions`: the accepted extensions, lowercase, e.g. ['.jsonl', '.csv'].
 #}
-{% macro landing_file_lines(landing_source, subfolder, extension) -%}
-    {{ return(adapter.dispatch('landing_file_lines', 'holdfast')(landing_source, subfolder, extension)) }}
+{% macro landing_file_lines(landing_source, subfolder, extensions, csv_number_columns=[]) -%}
+    {{ return(adapter.dispatch('landing_file_lines', 'holdfast')(landing_source, subfolder, extensions, csv_number_columns)) }}
 {%- endmacro %}
 
-{% macro default__landing_file_lines(landing_source, subfolder, extension) -%}
+{% macro default__landing_file_lines(landing_source, subfolder, extensions, csv_number_columns=[]) -%}
     {#- memory follows the biggest group of files, not the landing zone: each
         group (files in name order, at most landing_read_group_bytes together,
         at least one file) is read by its own branch of a union -#}
-    {%- set groups = landing_file_groups(subfolder) -%}
+    {%- set groups = landing_file_groups(subfolder, extensions) -%}
     {%- if groups | length == 0 -%}
         {{ landing_file_lines_of(
-            "select null::varchar as filename, null::blob as content, null::bigint as size,"
+            "select null::varchar as file_name, null::varchar as name_hex, null::varchar as batch_id,"
+            ~ " null::varchar as refusal_reason, null::blob as content, null::bigint as size,"
             ~ " null::timestamptz as last_modified where false",
-            extension
+            extensions,
+            csv_number_columns
         ) }}
     {%- elif flags.WHICH in ['run', 'build'] -%}
         {#- one statement per group into a temp table on the model's connection:
@@ -34,11 +48,7 @@
             statement would hold every group at once -#}
         {%- set scratch = 'holdfast_landing_read_' ~ subfolder -%}
         {%- for group in groups -%}
-            {%- set lines_sql = landing_file_lines_of(
-                "select filename, content, size, last_modified from read_blob(["
-                ~ holdfast_quoted_paths(group) ~ "])",
-                extension
-            ) -%}
+            {%- set lines_sql = landing_file_lines_of(landing_read_files(subfolder, group), extensions, csv_number_columns) -%}
             {%- if loop.first -%}
                 {%- do run_query("create or replace temp table " ~ scratch ~ " as " ~ lines_sql) -%}
             {%- else -%}
@@ -49,64 +59,46 @@
     {%- else -%}
         {%- for group in groups %}
     select * from (
-        {{ landing_file_lines_of(
-            "select filename, content, size, last_modified from read_blob(["
-            ~ holdfast_quoted_paths(group) ~ "])",
-            extension
-        ) }}
+        {{ landing_file_lines_of(landing_read_files(subfolder, group), extensions, csv_number_columns) }}
     )
             {{ "union all" if not loop.last }}
         {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro landing_file_lines_of(files_sql, extension) -%}
-    {%- set batch_id_pattern = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$' -%}
+{% macro landing_file_lines_of(files_sql, extensions, csv_number_columns=[]) -%}
+    {#- a CSV field: quoted (quotes doubled inside; may hold , and newlines) or
+        plain; a record: fields separated by commas, ended by a newline that is
+        not inside quotes. A quote that does not close a quoted field is a
+        plain character, so every text splits into records, nothing skipped. -#}
+    {%- set quoted = '"(?:[^"]|"")*"' -%}
+    {%- set csv_record = '((?:' ~ quoted ~ '|[^,\n]*)(?:,(?:' ~ quoted ~ '|[^,\n]*))*)\n' -%}
+    {%- set csv_field = '(' ~ quoted ~ '|[^,]*),' -%}
+    {%- set json_number = '-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?' -%}
 with
 
 landing_files as (
     {{ files_sql }}
 ),
 
-files_named as (
+files_to_load as (
+    -- names, batch ids and verdicts come from the listing (landing_listing);
+    -- on an incremental run landing_file_groups already left out the files
+    -- this model holds as they are
     select
-        parse_filename(filename) as file_name,
-        parse_filename(filename, true) as file_stem,
+        batch_id,
+        file_name,
         sha256(content) as file_checksum,
         size as file_size_bytes,
         last_modified as file_modified_at,
         content,
-        lower(parse_filename(filename)) like '%{{ extension }}' as has_expected_extension,
-        regexp_full_match(parse_filename(filename, true), '{{ batch_id_pattern }}') as is_batch_id_valid
+        refusal_reason as file_refusal_reason,
+        {% if '.csv' in extensions -%}
+            refusal_reason is null and ends_with(lower(file_name), '.csv')
+        {%- else -%}
+            false
+        {%- endif %} as is_csv
     from landing_files
-),
-
-files_identified as (
-    select
-        -- a refused file keeps its full name as its key, so it can never
-        -- collide with (and replace) a valid batch of the same stem
-        case
-            when has_expected_extension and is_batch_id_valid then file_stem
-            else file_name
-        end as batch_id,
-        file_name,
-        file_checksum,
-        file_size_bytes,
-        file_modified_at,
-        content,
-        case
-            when not has_expected_extension
-                then 'file: refused, the extension must be {{ extension }}'
-            when not is_batch_id_valid
-                then 'file: refused, the file name is not a valid batch id (letters, digits, _ . - ; at most 128 characters; must start with a letter or digit)'
-        end as file_refusal_reason
-    from files_named
-),
-
-files_to_load as (
-    -- on an incremental run landing_file_groups already left out the files
-    -- whose (name, sha256) this model holds
-    select * from files_identified
 ),
 
 files_utf8 as (
@@ -120,16 +112,29 @@ files_decoded as (
     select
         * exclude (content),
         -- lossless escaped form, only needed when the bytes are not UTF-8
-        case when file_text is null then content::varchar end as file_text_escaped
+        case when file_text is null then content::varchar end as file_text_escaped,
+        -- CSV records of a UTF-8 CSV file (byte-order mark aside), header first
+        case
+            when is_csv and file_text is not null
+                then regexp_extract_all(
+                    regexp_replace(file_text, '^\x{FEFF}', '')
+                    || case when ends_with(file_text, chr(10)) then '' else chr(10) end,
+                    '{{ csv_record }}',
+                    1
+                )
+        end as csv_records
     from files_utf8
 ),
 
 files_split as (
     select
-        * exclude (file_text, file_text_escaped),
+        * exclude (file_text, file_text_escaped, csv_records),
         case
-            -- an empty file keeps one marker row (line_number null)
+            -- an empty file (or a CSV file with no record under its header)
+            -- keeps one marker row (line_number null)
             when coalesce(file_text, file_text_escaped) = '' then [null::varchar]
+            when csv_records is not null and len(csv_records) <= 1 then [null::varchar]
+            when csv_records is not null then csv_records[2:]
             when file_text is not null
                 then string_split(
                     regexp_replace(
@@ -140,8 +145,18 @@ files_split as (
                 )
             else string_split(regexp_replace(file_text_escaped, '\\x0A$', ''), '\x0A')
         end as file_lines,
+        case
+            when csv_records is not null
+                then [
+                    trim(replace(regexp_replace(field, '^"(.*)"$', '\1', 's'), '""', '"'))
+                    for field in regexp_extract_all(
+                        regexp_replace(coalesce(csv_records[1], ''), '\r$', '') || ',', '{{ csv_field }}', 1
+                    )
+                ]
+        end as csv_header,
         file_text is not null as is_file_utf8,
-        coalesce(file_text, file_text_escaped) = '' as is_file_empty
+        coalesce(file_text, file_text_escaped) = ''
+        or (csv_records is not null and len(csv_records) <= 1) as is_file_empty
     from files_decoded
 ),
 
@@ -156,12 +171,58 @@ lines as (
 
 lines_decoded as (
     select
-        *,
+        * exclude (csv_header),
         case
+            -- a CSV file that is not UTF-8 is not split into records: each of
+            -- its lines is logged as not UTF-8
+            when is_csv and not is_file_utf8 then null
             when is_file_utf8 then line_text
             else try(decode(line_text::blob))
-        end as decoded_line
+        end as decoded_line,
+        case
+            when
+                is_csv and is_file_utf8
+                and trim(regexp_replace(line_text, '\r$', ''), ' ' || chr(9)) <> ''
+                then [
+                    case
+                        when regexp_full_match(field, '{{ quoted }}', 's')
+                            then replace(field[2:-2], '""', '"')
+                        else field
+                    end
+                    for field in regexp_extract_all(
+                        regexp_replace(line_text, '\r$', '') || ',', '{{ csv_field }}', 1
+                    )
+                ]
+        end as csv_cells,
+        csv_header
     from lines
+),
+
+lines_mapped as (
+    select
+        * exclude (csv_cells, csv_header),
+        -- header -> cell as a JSON object: an empty cell is an absent field,
+        -- a repeated or empty header name is skipped, cells beyond the header
+        -- are ignored (like unknown fields), a number column's JSON number
+        -- stays a number
+        case
+            when csv_cells is not null
+                then '{' || array_to_string([
+                    to_json(csv_header[i])::varchar || ':' || case
+                        when
+                            csv_header[i] in ({{ ("'" ~ (csv_number_columns | join("', '")) ~ "'") if csv_number_columns else "null" }})
+                            and regexp_full_match(trim(csv_cells[i]), '{{ json_number }}')
+                            then trim(csv_cells[i])
+                        else to_json(csv_cells[i])::varchar
+                    end
+                    for i in range(1, len(csv_header) + 1)
+                    if
+                        coalesce(csv_cells[i], '') <> ''
+                        and csv_header[i] <> ''
+                        and list_position(csv_header, csv_header[i]) = i
+                ], ',') || '}'
+        end as record_json
+    from lines_decoded
 ),
 
 final as (
@@ -172,13 +233,14 @@ final as (
         file_refusal_reason,
         case when not is_file_empty then line_subscript::integer end as line_number,
         coalesce(regexp_replace(decoded_line, '\r$', ''), line_text) as raw_line,
+        record_json,
         file_size_bytes,
         not is_file_empty and decoded_line is null as is_line_undecodable,
         is_file_empty,
         file_modified_at,
         {{ run_started_at_utc() }} as ingested_at,
         '{{ invocation_id }}' as ingest_run_id
-    from lines_decoded
+    from lines_mapped
 )
 
 select * from final

@@ -6,10 +6,14 @@
     bytes (hex) so each line can still be decoded on its own; an undecodable
     line keeps an escaped copy (\xHH for every byte outside printable ASCII and
     for " ' \, as DuckDB writes a blob). Spark's file sources skip zero-length
-    files, so an empty file has no marker row here (docs/spark.md).
+    files, so an empty file has no marker row here. Only the batch-id and
+    extension rules apply here (the first of `extensions`): the name verdicts
+    of landing_listing (ignored names, collisions, names that are not UTF-8)
+    and CSV snapshots are DuckDB's (docs/spark.md).
 #}
-{% macro spark__landing_file_lines(landing_source, subfolder, extension) -%}
+{% macro spark__landing_file_lines(landing_source, subfolder, extensions, csv_number_columns=[]) -%}
     {%- set batch_id_pattern = '[A-Za-z0-9][A-Za-z0-9_.-]{0,127}' -%}
+    {%- set extension = extensions[0] -%}
 with
 
 landing_files as (
@@ -128,6 +132,7 @@ final as (
         files_split.file_refusal_reason,
         cast(lines.line_number as integer) as line_number,
         coalesce(regexp_replace(lines.decoded_line, r'\r\z', ''), lines.line_text) as raw_line,
+        cast(null as string) as record_json,
         files_split.file_size_bytes,
         lines.line_number is not null and lines.decoded_line is null as is_line_undecodable,
         files_split.is_file_empty,

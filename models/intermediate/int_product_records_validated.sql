@@ -1,6 +1,7 @@
 -- One verdict per product input line: every line of every product snapshot
 -- file is here exactly once, valid (typed fields filled) or not (every failing
--- rule listed as 'path: message').
+-- rule listed as 'path: message'). A CSV record is validated as the JSON
+-- object it maps to (record_json), with the same rules and messages.
 
 with
 
@@ -16,6 +17,7 @@ lines as (
         file_refusal_reason,
         is_line_undecodable,
         raw_line,
+        coalesce(record_json, raw_line) as record_text,
         ingested_at
     from stg_landing__product_lines
     where line_number is not null
@@ -28,8 +30,8 @@ lines_parsed as (
             when
                 file_refusal_reason is null
                 and not is_line_undecodable
-                and {{ json_is_valid('raw_line') }}
-                then {{ json_parse('raw_line') }}
+                and {{ json_is_valid('record_text') }}
+                then {{ json_parse('record_text') }}
         end as record
     from lines
 ),

@@ -1,7 +1,11 @@
 -- One row per delivered batch file (source, batch_id): its checksum and the
--- previous one when it was re-delivered with new content, line counts
--- (rows_in = rows_valid + rows_invalid), error rate and status. Incremental:
--- a batch's row changes only when a file with a new checksum arrives.
+-- previous one when it was re-delivered with new content, line counts, error
+-- rate and status. The three counts are taken independently: rows_in from the
+-- staged lines, rows_valid from the validated models' valid rows, rows_invalid
+-- from ops_schema_errors; rows_in = rows_valid + rows_invalid is checked by
+-- the test assert_every_input_line_accounted_for, not assumed here.
+-- Incremental: a batch's row changes only when a file with a new checksum
+-- arrives.
 {{ config(materialized='incremental', unique_key='batch_key', incremental_strategy='delete+insert') }}
 
 with
@@ -16,6 +20,14 @@ stg_landing__product_lines as (
 
 ops_schema_errors as (
     select * from {{ ref('ops_schema_errors') }}
+),
+
+int_customer_records_validated as (
+    select * from {{ ref('int_customer_records_validated') }}
+),
+
+int_product_records_validated as (
+    select * from {{ ref('int_product_records_validated') }}
 ),
 
 landing_lines as (
@@ -44,6 +56,26 @@ batches as (
         min(landing_lines.ingested_at) as ingested_at
     from landing_lines
     group by landing_lines.source, landing_lines.batch_id
+),
+
+valid_per_batch as (
+    select
+        'customers' as source,
+        batch_id,
+        file_checksum,
+        count(*) as rows_valid
+    from int_customer_records_validated
+    where is_valid
+    group by batch_id, file_checksum
+    union all
+    select
+        'products' as source,
+        batch_id,
+        file_checksum,
+        count(*) as rows_valid
+    from int_product_records_validated
+    where is_valid
+    group by batch_id, file_checksum
 ),
 
 errors_per_batch as (
@@ -93,11 +125,16 @@ batches_counted as (
         batches.file_checksum,
         batches.refusal_reason,
         batches.rows_in,
-        batches.rows_in - coalesce(errors_per_batch.rows_invalid, 0) as rows_valid,
+        coalesce(valid_per_batch.rows_valid, 0) as rows_valid,
         coalesce(errors_per_batch.rows_invalid, 0) as rows_invalid,
         coalesce(top_rules.top_failing_rules, []) as top_failing_rules,
         batches.ingested_at
     from batches
+    left join valid_per_batch
+        on
+            batches.source = valid_per_batch.source
+            and batches.batch_id = valid_per_batch.batch_id
+            and batches.file_checksum = valid_per_batch.file_checksum
     left join errors_per_batch
         on
             batches.source = errors_per_batch.source

@@ -1,3 +1,3 @@
 {{ config(unique_key='batch_id') }}
 
-{{ landing_file_lines(source('landing', 'customer_files'), 'customers', '.jsonl') }}
+{{ landing_file_lines(source('landing', 'customer_files'), 'customers', ['.jsonl']) }}
