@@ -10,7 +10,9 @@
 -- to re-derive them (3.5 s of every run at 2 million customers).
 
 {#- keep the labels when the table already labels every (segment, model)
-    pair assigned now (--full-refresh computes them again) -#}
+    pair assigned now, the unsegmented (-1) included: its top categories
+    belong to the model too, and a model that leaves everyone unsegmented has
+    no other pair to tell it is new (--full-refresh computes them again) -#}
 {% set keep_labels = namespace(value=false) %}
 {% set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute else none %}
 {% if existing is not none and not flags.FULL_REFRESH %}
@@ -19,7 +21,6 @@
         from (
             select distinct segment_id, segment_model_id
             from {{ ref('fct_customer_segments') }}
-            where segment_id >= 0
         ) as assigned
         where not exists (
             select 1

@@ -367,3 +367,15 @@ def test_a_redelivery_that_invalidates_a_customer_line_gives_the_rebuild(base_la
     run.step(Redeliver(which=1, change="revalidate", at=0))
     # the second batch's line is back: its e-mail wins again, both purchases count
     assert customer_state(run.incremental) == ("second.0@example.com", 2)
+
+
+def test_a_refit_that_leaves_everyone_unsegmented_gives_the_rebuild(base_landing, tmp_path):
+    """A new customer makes a new segment model; when it segments nobody the
+    unsegmented row's top categories are computed for it, not left empty."""
+    run = Differential(tmp_path, base_landing)
+    run.step(NewBatch((Line(3, 2, ()),)), check=False)
+    run.step(NewBatch((Line(4, 1, ((11, 250, 0),)),)))
+    top = run.incremental.scalar(
+        "select top_categories from marts.dim_segments where segment_id = -1"
+    )
+    assert top, "the unsegmented customers' top categories are empty"

@@ -424,7 +424,7 @@ def test_fit_segment_model_id_is_content_derived_and_params_are_copied():
         params=params,
         fit_reason="x",
     )
-    assert model.segment_model_id == segments.model_id_for(SAMPLE_IDS, PARAMS)
+    assert model.segment_model_id == segments.model_id_for(SAMPLE_IDS, SAMPLE, PARAMS)
     params["min_cluster_size"] = 99
     assert model.params == PARAMS
 
@@ -466,13 +466,28 @@ def test_fit_segment_model_can_cluster_unit_length_reduced_vectors():
 
 
 def test_model_id_for_depends_on_sample_and_params_but_not_on_params_key_order():
-    base = segments.model_id_for(["a", "b"], {"x": 1, "y": 2})
-    assert base == segments.model_id_for(["a", "b"], {"y": 2, "x": 1})
+    v = np.array([[0.6, 0.8], [1.0, 0.0]])
+    base = segments.model_id_for(["a", "b"], v, {"x": 1, "y": 2})
+    assert base == segments.model_id_for(["a", "b"], v, {"y": 2, "x": 1})
     assert base.startswith("seg-") and len(base) == len("seg-") + 16
-    assert base != segments.model_id_for(["b", "a"], {"x": 1, "y": 2})
-    assert base != segments.model_id_for(["a", "b", "c"], {"x": 1, "y": 2})
-    assert base != segments.model_id_for(["a", "b"], {"x": 1, "y": 3})
-    assert segments.model_id_for(["ab"], {}) != segments.model_id_for(["a", "b"], {})
+    assert base != segments.model_id_for(["b", "a"], v, {"x": 1, "y": 2})
+    assert base != segments.model_id_for(["a", "b", "c"], np.vstack([v, v[:1]]), {"x": 1, "y": 2})
+    assert base != segments.model_id_for(["a", "b"], v, {"x": 1, "y": 3})
+    one = np.zeros((1, 2))
+    assert segments.model_id_for(["ab"], one, {}) != segments.model_id_for(["a", "b"], v, {})
+
+
+def test_model_id_for_changes_with_the_vectors_not_with_float_noise():
+    """The same customers with other purchases (other vectors) are another
+    model; a difference far below the clusterer's resolution is not."""
+    ids = ["a", "b"]
+    v = np.array([[0.6, 0.8], [1.0, 0.0]])
+    base = segments.model_id_for(ids, v, {})
+    assert segments.model_id_for(ids, v + 1e-9, {}) == base
+    assert segments.model_id_for(ids, v.astype(np.float32), {}) == base
+    moved = v.copy()
+    moved[1] = [0.8, 0.6]
+    assert segments.model_id_for(ids, moved, {}) != base
 
 
 def test_segment_model_assign_maps_labels_clips_strengths_and_zeroes_noise():

@@ -83,12 +83,21 @@ class SegmentModel:
         return segments, np.round(strengths.astype(np.float64), 6)
 
 
-def model_id_for(sample_ids: Sequence[str], params: dict[str, Any]) -> str:
-    """Content-derived id: the same sample and parameters give the same id."""
+def model_id_for(
+    sample_ids: Sequence[str], sample_vectors: np.ndarray, params: dict[str, Any]
+) -> str:
+    """Content-derived id: the same sample (customers and their vectors) and
+    parameters give the same id. The vectors count: a refit on the same
+    customers whose purchases changed is another model, and the segment labels
+    kept per model id (dim_segments) must not outlive it. They are hashed
+    rounded to 6 decimals, so float noise far below any distance the
+    clusterer sees does not make a new id."""
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
     for customer_id in sample_ids:
         digest.update(customer_id.encode())
         digest.update(b"\n")
+    rounded = np.round(np.asarray(sample_vectors, dtype=np.float64), 6) + 0.0  # -0.0 -> 0.0
+    digest.update(np.ascontiguousarray(rounded).tobytes())
     return "seg-" + digest.hexdigest()[:16]
 
 
@@ -126,7 +135,7 @@ def fit_segment_model(
         segment_of_label = {label: rank for rank, label in enumerate(by_size)}
         next_id = len(by_size)
     return SegmentModel(
-        segment_model_id=model_id_for(sample_ids, params),
+        segment_model_id=model_id_for(sample_ids, sample_vectors, params),
         projection=projection,
         clusterer=fitted,
         segment_of_label=segment_of_label,
