@@ -96,8 +96,10 @@ def model_id_for(
     for customer_id in sample_ids:
         digest.update(customer_id.encode())
         digest.update(b"\n")
-    rounded = np.round(np.asarray(sample_vectors, dtype=np.float64), 6) + 0.0  # -0.0 -> 0.0
-    digest.update(np.ascontiguousarray(rounded).tobytes())
+    vectors = np.asarray(sample_vectors)
+    for start in range(0, len(vectors), 4096):  # a few MB at a time, whatever the sample
+        rounded = np.round(vectors[start : start + 4096].astype(np.float64), 6) + 0.0  # -0.0 is 0.0
+        digest.update(np.ascontiguousarray(rounded).tobytes())
     return "seg-" + digest.hexdigest()[:16]
 
 
