@@ -509,7 +509,9 @@ def test_only_product_texts_reach_the_embedding_model(
         def close(self):
             RecordingEncoder.closed = True
 
-    monkeypatch.setattr(encoder_module, "EncoderProcess", lambda _name: RecordingEncoder())
+    monkeypatch.setattr(
+        encoder_module, "EncoderProcess", lambda _name, **_options: RecordingEncoder()
+    )
     copy = tmp_path / "copy.duckdb"
     shutil.copy(built.db_path, copy)
     con = duckdb.connect(str(copy))
