@@ -123,9 +123,13 @@ verdicts as (
         on entries_split.name_hex = candidates.name_hex
 ),
 
+-- a name that holds an e-mail address (never a valid batch id, so always
+-- refused) is known by its masked form from here on: the name, the batch id
+-- and the reason reach SQL text, dbt's log and the ops tables only masked,
+-- and the file is read by the bytes of its name (holdfast_read_file)
 final as (
     select
-        file_name,
+        {{ mask_emails('file_name', keep_distinct=true) }} as file_name,
         name_hex,
         case
             when is_ignored then 'ignored'
@@ -135,13 +139,14 @@ final as (
         case
             when is_ignored then null
             when refusal_reason is null then file_stem
-            else file_name
+            else {{ mask_emails('file_name', keep_distinct=true) }}
         end as batch_id,
-        refusal_reason,
+        {{ mask_emails('refusal_reason') }} as refusal_reason,
         file_size_bytes,
         modified_epoch,
         case
             when is_ignored or not is_name_utf8 then null
+            when {{ mask_emails('exact_name') }} <> exact_name then null
             -- a name without glob characters is a literal path to read_blob
             when not regexp_matches(exact_name, '[*?\[]') then '{{ folder }}/' || exact_name
         end as read_path
