@@ -323,17 +323,19 @@ class DuckDBDeliveryLedger:
         )
 
 
-def read_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
-    """Every row of ops.ops_alerts (empty when the table does not exist yet)."""
+def read_alerts(con: duckdb.DuckDBPyConnection, table: str = "ops_alerts") -> list[Alert]:
+    """Every row of an alerts table of the ops schema (ops_alerts, dbt's; run_alerts, the
+    runner's: same columns), oldest first; empty when the table does not exist yet."""
     exists = con.execute(
         "select count(*) from information_schema.tables "
-        "where table_schema = 'ops' and table_name = 'ops_alerts'"
+        "where table_schema = 'ops' and table_name = ?",
+        [table],
     ).fetchall()[0][0]
     if not exists:
         return []
     rows = con.execute(
-        "select alert_id, strftime(raised_at, '%Y-%m-%dT%H:%M:%S.%fZ'), severity, check_name, "
-        "message, details::varchar, batch_id, run_id from ops.ops_alerts "
-        "order by raised_at, alert_id"
+        "select alert_id, strftime(raised_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'), "
+        "severity, check_name, message, details::varchar, batch_id, run_id "
+        f'from ops."{table}" order by raised_at, alert_id'
     ).fetchall()
     return [Alert(*row) for row in rows]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from holdfast.application.alerting import Alert
+from holdfast.infrastructure.alert_sinks import read_alerts
 
 RUN_ALERTS_TABLE = "ops.run_alerts"
 
@@ -55,15 +56,4 @@ def record_run_alert(con: duckdb.DuckDBPyConnection, alert: Alert) -> None:
 
 def read_run_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
     """Every row of ops.run_alerts (empty when none was ever raised)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'ops' and table_name = 'run_alerts'"
-    ).fetchall()[0][0]
-    if not exists:
-        return []
-    rows = con.execute(
-        "select alert_id, strftime(raised_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'), "
-        f"severity, check_name, message, details, batch_id, run_id from {RUN_ALERTS_TABLE} "
-        "order by raised_at, alert_id"
-    ).fetchall()
-    return [Alert(*row) for row in rows]
+    return read_alerts(con, "run_alerts")
