@@ -1,7 +1,7 @@
 """The scale benchmark (bench/scale.py, `make bench`) on a tiny landing zone:
 its three builds succeed, the 1% run really ingests the new batch, and its
-JSON document carries the figures issue 3 asks for. Checks the benchmark
-works, not how fast anything is (the figures come from `make bench`)."""
+JSON document carries the figures docs/performance.md reports. Checks the
+benchmark works, not how fast anything is (the figures come from `make bench`)."""
 
 from __future__ import annotations
 
