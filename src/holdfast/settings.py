@@ -3,10 +3,11 @@
 Each field of a settings group is one var of `dbt_project.yml` (named in the
 field's metadata, with the same default: tests/unit/test_settings.py keeps the
 two in step). dbt has no `var()` for Python models: the vars reach them as one
-config dict, `settings`, rendered in python_models/inference/_inference__models.yml,
-its values as strings. `PipelineSettings.from_mapping` turns such a dict (var
-name -> value; a missing var takes its default) into checked, typed values; a
-value out of range stops the model with a message naming the var.
+config dict, `settings`, rendered in python_models/inference/_inference__models.yml
+(numbers, booleans or text, as dbt renders them). `PipelineSettings.from_mapping`
+turns such a dict (var name -> value; a missing var takes its default) into
+checked, typed values; a value out of range stops the model with a message
+naming the var.
 Callers outside dbt (tests, the Spark harness) build `PipelineSettings()` or
 `from_mapping` the vars they change.
 """
