@@ -4,34 +4,23 @@ Incremental: customers are (re)labelled when their vector changed or a new
 segment model was fitted.
 """
 
-from holdfast.entrypoints.dbt_python_models import customer_segments_model
 from holdfast.entrypoints.spark_models import spark_customer_segments_model
+from holdfast.entrypoints.steps.customer_segments import customer_segments_model
 from holdfast.infrastructure.spark_io import is_spark_session
+from holdfast.settings import PipelineSettings
 
 
 def model(dbt, session):
     dbt.config(
         materialized="incremental", unique_key="customer_id", incremental_strategy="delete+insert"
     )
-    vectors = dbt.ref("int_customer_vectors")
-    models = dbt.ref("int_segment_models")
-    runs = dbt.ref("ops_runs")
-    batch_size = dbt.config.get("inference_batch_size")
-    max_retries = dbt.config.get("inference_max_retries")
-    initial_backoff = dbt.config.get("inference_initial_backoff_seconds")
-    max_failed_runs = dbt.config.get("dead_letter_max_attempts")
-    processes = dbt.config.get("inference_processes")
     # Spark (Databricks): the same step over partitions with mapInArrow
     step = spark_customer_segments_model if is_spark_session(session) else customer_segments_model
     return step(
         session,
-        vectors=vectors,
-        models=models,
-        runs=runs,
+        vectors=dbt.ref("int_customer_vectors"),
+        models=dbt.ref("int_segment_models"),
+        runs=dbt.ref("ops_runs"),
         this=str(dbt.this) if dbt.is_incremental else None,
-        batch_size=batch_size,
-        max_retries=max_retries,
-        initial_backoff=initial_backoff,
-        max_failed_runs=max_failed_runs,
-        processes=processes,
+        settings=PipelineSettings.from_mapping(dbt.config.get("settings")),
     )

@@ -491,8 +491,9 @@ def test_only_product_texts_reach_the_embedding_model(
     import duckdb
     import numpy as np
 
-    from holdfast.entrypoints import dbt_python_models
+    from holdfast.entrypoints.steps.embed_products import embed_products_model
     from holdfast.infrastructure import encoder as encoder_module
+    from holdfast.settings import PipelineSettings
 
     seen: list[str] = []
 
@@ -516,16 +517,21 @@ def test_only_product_texts_reach_the_embedding_model(
     shutil.copy(built.db_path, copy)
     con = duckdb.connect(str(copy))
     try:
-        reader = dbt_python_models.embed_products_model(
+        settings = PipelineSettings.from_mapping(
+            {
+                "embedding_model": "packaged:all-MiniLM-L6-v2",
+                "inference_batch_size": 4,
+                "inference_max_retries": 0,
+                "inference_initial_backoff_seconds": 0,
+                "dead_letter_max_attempts": 5,
+            }
+        )
+        reader = embed_products_model(
             con,
             products=con.table("intermediate.int_products_current"),
             runs=con.table("ops.ops_runs"),
             this=None,
-            embedding_model="packaged:all-MiniLM-L6-v2",
-            batch_size=4,
-            max_retries=0,
-            initial_backoff=0,
-            max_failed_runs=5,
+            settings=settings,
         )
         rows = reader.read_all()
         texts = [

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import Warehouse, make_warehouse
 
 from holdfast.datagen.synthetic import generate_landing
-from holdfast.entrypoints.dbt_python_models import POOL_MIN_RECORD_BATCHES
+from holdfast.entrypoints.steps._shared import POOL_MIN_RECORD_BATCHES
 
 pytestmark = pytest.mark.e2e
 

@@ -31,6 +31,7 @@ from tests.conftest import PROJECT_ROOT, Warehouse, make_warehouse
 from holdfast.datagen.synthetic import generate_landing
 from holdfast.entrypoints import spark_models
 from holdfast.infrastructure import spark_io
+from holdfast.settings import PipelineSettings
 
 pytestmark = pytest.mark.spark
 
@@ -52,7 +53,16 @@ PORTABLE_MODELS = {
 # marker row on Spark (docs/spark.md, "Known engine differences")
 EMPTY_FILE = "empty_0001.jsonl"
 PROJECT_VARS = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
-STEP_SETTINGS = {"batch_size": 64, "max_retries": 1, "initial_backoff": 0.01, "max_failed_runs": 5}
+# the project's settings, with small batches and short retries
+SETTINGS = PipelineSettings.from_mapping(
+    {
+        **PROJECT_VARS,
+        "inference_batch_size": 64,
+        "inference_max_retries": 1,
+        "inference_initial_backoff_seconds": 0.01,
+        "dead_letter_max_attempts": 5,
+    }
+)
 
 
 def _record(
@@ -298,8 +308,7 @@ def spark_embeddings(spark, run_frame) -> pa.Table:
         products=spark.table("intermediate.int_products_current"),
         runs=run_frame,
         this=None,
-        embedding_model=PROJECT_VARS["embedding_model"],  # what the DuckDB build used
-        **STEP_SETTINGS,
+        settings=SETTINGS,  # the embedding model is the one the DuckDB build used
     )
     return frame.toArrow()
 
@@ -327,7 +336,7 @@ def spark_vectors(spark, spark_embeddings, duckdb_build, run_frame) -> pa.Table:
         embeddings=_to_spark(spark, spark_embeddings),
         runs=run_frame,
         this=None,
-        **STEP_SETTINGS,
+        settings=SETTINGS,
     )
     return frame.toArrow()
 
@@ -350,7 +359,7 @@ def _spark_segments(spark, vectors: pa.Table, duckdb_build, run_frame) -> pa.Tab
         models=_to_spark(spark, _duckdb_table(duckdb_build, "inference.int_segment_models")),
         runs=run_frame,
         this=None,
-        **STEP_SETTINGS,
+        settings=SETTINGS,
     ).toArrow()
 
 
@@ -406,13 +415,8 @@ def test_recommendation_scoring_spark_branch_matches_duckdb(spark, duckdb_build,
         ),
         runs=run_frame,
         this=None,
-        # the project's defaults, as the DuckDB build used them
-        candidates_per_customer=PROJECT_VARS["recommendation_candidates_per_customer"],
-        weight_copurchase=PROJECT_VARS["recommendation_weight_copurchase"],
-        weight_semantic=PROJECT_VARS["recommendation_weight_semantic"],
-        weight_segment=PROJECT_VARS["recommendation_weight_segment"],
-        weight_popularity=PROJECT_VARS["recommendation_weight_popularity"],
-        **STEP_SETTINGS,
+        # the project's candidates and weights, as the DuckDB build used them
+        settings=SETTINGS,
     )
     drop = RUN_COLUMNS | CALL_COLUMNS
     expected = _duckdb_table(duckdb_build, "inference.int_recommendations_scored")

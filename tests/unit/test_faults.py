@@ -21,7 +21,8 @@ from holdfast.application.resilience import (
     RetryPolicy,
     run_in_batches,
 )
-from holdfast.entrypoints.dbt_python_models import StepSettings
+from holdfast.entrypoints.steps._shared import retry_policy
+from holdfast.settings import InferenceSettings
 
 
 def double(payload: list[int]) -> list[int]:
@@ -79,26 +80,29 @@ def test_a_malformed_spec_is_refused_with_the_entry_named(spec, message):
     assert ENV_SPEC in str(error.value)
 
 
+SETTINGS = InferenceSettings(batch_size=8, max_retries=3, initial_backoff_seconds=0.0)
+
+
 def test_injection_is_off_when_the_variable_is_unset_or_blank(monkeypatch):
     assert FaultPlan.from_env({}) is None
     assert FaultPlan.from_env({ENV_SPEC: "  "}) is None
     monkeypatch.delenv(ENV_SPEC, raising=False)
-    assert StepSettings.parse(8, 3, 0.0, 5, step="embed_products").policy.faults is None
+    assert retry_policy(SETTINGS, "embed_products").faults is None
 
 
 def test_step_settings_pick_up_the_faults_of_their_step_only(monkeypatch):
     monkeypatch.setenv(ENV_SPEC, "recommend.permanent=0.5")
     monkeypatch.setenv(ENV_SEED, "7")
-    recommend = StepSettings.parse(8, 3, 0.0, 5, step="recommend")
-    embed = StepSettings.parse(8, 3, 0.0, 5, step="embed_products")
-    assert recommend.policy.faults == StepFaults("recommend", 0.0, 0.5, "7")
-    assert embed.policy.faults is None
+    recommend = retry_policy(SETTINGS, "recommend")
+    embed = retry_policy(SETTINGS, "embed_products")
+    assert recommend.faults == StepFaults("recommend", 0.0, 0.5, "7")
+    assert embed.faults is None
 
 
 def test_a_malformed_spec_in_the_environment_stops_the_step(monkeypatch):
     monkeypatch.setenv(ENV_SPEC, "recommend.sometimes=0.5")
     with pytest.raises(FaultSpecError, match="kind must be transient, permanent or crash"):
-        StepSettings.parse(8, 3, 0.0, 5, step="recommend")
+        retry_policy(SETTINGS, "recommend")
 
 
 def test_a_crash_fault_is_only_for_the_step_whose_model_runs_in_a_child_process():

@@ -19,6 +19,10 @@ from holdfast.domain.scoring import (
     predicted_value,
     recommender_refit_decision,
 )
+from holdfast.settings import ScoringSettings
+
+# the project's default blend (vars recommendation_weight_*)
+PROJECT_WEIGHTS = ScoringSettings().weights
 
 
 def clip01(x: float) -> float:
@@ -29,7 +33,7 @@ def clip01(x: float) -> float:
 
 
 def test_default_weights_are_non_negative_finite_and_sum_to_one():
-    weights = ScoringWeights()
+    weights = PROJECT_WEIGHTS
     parts = (weights.copurchase, weights.semantic, weights.segment, weights.popularity)
     assert all(math.isfinite(p) and p >= 0 for p in parts)
     assert sum(parts) == pytest.approx(1.0)
@@ -81,7 +85,7 @@ def test_weights_that_are_negative_not_finite_or_do_not_sum_to_one_raise(parts):
 
 
 def test_weights_are_immutable():
-    weights = ScoringWeights()
+    weights = PROJECT_WEIGHTS
     with pytest.raises(AttributeError):
         weights.copurchase = 1.0  # type: ignore[misc]
 
@@ -191,13 +195,13 @@ def test_blend_confidence_stays_in_unit_interval_for_any_inputs():
         rng.normal(scale=3, size=500),
         rng.normal(scale=3, size=500),
         rng.normal(scale=3, size=500),
-        ScoringWeights(),
+        PROJECT_WEIGHTS,
     )
     assert confidence.min() >= 0.0 and confidence.max() <= 1.0
 
 
 def test_blend_confidence_is_one_when_every_signal_is_maximal_and_zero_when_none_is():
-    weights = ScoringWeights()
+    weights = PROJECT_WEIGHTS
     ones = blend_confidence(np.ones(3), np.ones(3), np.full(3, 2.0), np.ones(3), weights)
     zeros = blend_confidence(-np.ones(3), np.zeros(3), np.zeros(3), -np.ones(3), weights)
     np.testing.assert_allclose(ones, 1.0)
@@ -218,9 +222,9 @@ def test_blend_confidence_is_monotone_in_each_signal():
 def test_blend_confidence_does_not_modify_its_inputs_and_accepts_lists():
     copurchase = np.array([1.5, -0.2])
     kept = copurchase.copy()
-    from_arrays = blend_confidence(copurchase, [0.5, 0.5], [0.2, 0.2], [0.1, 0.9], ScoringWeights())
+    from_arrays = blend_confidence(copurchase, [0.5, 0.5], [0.2, 0.2], [0.1, 0.9], PROJECT_WEIGHTS)
     np.testing.assert_array_equal(copurchase, kept)
-    from_lists = blend_confidence([1.5, -0.2], [0.5, 0.5], [0.2, 0.2], [0.1, 0.9], ScoringWeights())
+    from_lists = blend_confidence([1.5, -0.2], [0.5, 0.5], [0.2, 0.2], [0.1, 0.9], PROJECT_WEIGHTS)
     np.testing.assert_array_equal(from_arrays, from_lists)
 
 

@@ -26,12 +26,13 @@ SCORE_DECIMALS = 6
 
 @dataclass(frozen=True)
 class ScoringWeights:
-    """Blend weights; they must be non-negative and sum to 1."""
+    """Blend weights; they must be non-negative and sum to 1 (the project's
+    weights are settings: holdfast.settings.ScoringSettings)."""
 
-    copurchase: float = 0.42
-    semantic: float = 0.2
-    segment: float = 0.0
-    popularity: float = 0.38
+    copurchase: float
+    semantic: float
+    segment: float
+    popularity: float
 
     def __post_init__(self) -> None:
         parts = tuple(asdict(self).values())

@@ -1,7 +1,7 @@
 """Composition root of the dbt Python models on Spark (Databricks).
 
 Each `spark_*_model` function takes the same arguments as its DuckDB twin in
-`dbt_python_models` (the thin files in python_models/ pick one by the session
+`entrypoints.steps` (the thin files in python_models/ pick one by the session
 dbt hands them) and returns a Spark DataFrame. The record-by-record steps
 (embed products, customer vectors, segment assignment, recommendation
 scoring) run the very same application functions on every partition through
@@ -21,17 +21,14 @@ import pyarrow as pa
 
 from holdfast.application import customer_vectors, embedding, recommend, segments
 from holdfast.application.records import array_to_vectors
-from holdfast.entrypoints.dbt_python_models import (
-    EMBED_STREAM_ROWS,
+from holdfast.entrypoints.steps._shared import EMBED_STREAM_ROWS, VECTOR_DIMENSION, retry_policy
+from holdfast.entrypoints.steps.recommendations import (
     RECOMMEND_UNCHANGED_WHEN,
-    VECTOR_DIMENSION,
-    StepSettings,
-    _int,
     recommender_version,
-    scoring_weights,
 )
 from holdfast.infrastructure import spark_io
 from holdfast.infrastructure.model_store import load_model
+from holdfast.settings import PipelineSettings
 
 
 def _batches_of(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
@@ -47,21 +44,16 @@ def spark_embed_products_model(
     products: Any,
     runs: Any,
     this: str | None,
-    embedding_model: str,
-    batch_size: Any,
-    max_retries: Any,
-    initial_backoff: Any,
-    max_failed_runs: Any,
+    settings: PipelineSettings,
 ) -> Any:
     """int_products_embedded on Spark: embed new or changed product texts."""
     from holdfast.infrastructure.encoder import resolve_model_path, resolve_spec
 
-    settings = StepSettings.parse(
-        batch_size, max_retries, initial_backoff, max_failed_runs, step="embed_products"
-    )
+    inference = settings.inference
+    policy = retry_policy(inference, "embed_products")
     run = spark_io.run_context(session, runs)
     # `auto:` is decided here, on the driver: executors use the driver's choice
-    model_spec = resolve_spec(str(embedding_model))
+    model_spec = resolve_spec(settings.embedding.model)
     _, version = resolve_model_path(model_spec)
     pending = spark_io.pending_records(
         session,
@@ -71,7 +63,7 @@ def spark_embed_products_model(
         columns=embedding.INPUT_COLUMNS[:-1],
         unchanged_when=["p.text_hash = s.text_hash", "p.embedding_model_version = ?"],
         unchanged_params=[version],
-        max_failed_runs=settings.max_failed_runs,
+        max_failed_runs=inference.max_failed_runs,
     )
 
     def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -86,8 +78,8 @@ def spark_embed_products_model(
             itertools.chain([first], rows),
             encoder,
             run=run,
-            policy=settings.policy,
-            batch_size=settings.batch_size,
+            policy=policy,
+            batch_size=inference.batch_size,
         )
 
     return spark_io.map_partitions(pending, step, embedding.output_schema(VECTOR_DIMENSION))
@@ -100,15 +92,11 @@ def spark_customer_vectors_model(
     embeddings: Any,
     runs: Any,
     this: str | None,
-    batch_size: Any,
-    max_retries: Any,
-    initial_backoff: Any,
-    max_failed_runs: Any,
+    settings: PipelineSettings,
 ) -> Any:
     """int_customer_vectors on Spark: taste vectors for customers whose purchases changed."""
-    settings = StepSettings.parse(
-        batch_size, max_retries, initial_backoff, max_failed_runs, step="vectorize_customers"
-    )
+    inference = settings.inference
+    policy = retry_policy(inference, "vectorize_customers")
     run = spark_io.run_context(session, runs)
     embeddings_view = spark_io.view(session, embeddings, "hf_embeddings")
     # the product vectors travel to every partition with the step (catalog-sized)
@@ -133,7 +121,7 @@ def spark_customer_vectors_model(
         key="customer_id",
         columns=customer_vectors.INPUT_COLUMNS[:-1],
         unchanged_when=["p.profile_fingerprint = s.profile_fingerprint"],
-        max_failed_runs=settings.max_failed_runs,
+        max_failed_runs=inference.max_failed_runs,
     )
     product_index = {p: i for i, p in enumerate(product_ids)}
 
@@ -144,8 +132,8 @@ def spark_customer_vectors_model(
             matrix,
             embedding_model_version=version,
             run=run,
-            policy=settings.policy,
-            batch_size=settings.batch_size,
+            policy=policy,
+            batch_size=inference.batch_size,
         )
 
     return spark_io.map_partitions(pending, step, customer_vectors.output_schema(VECTOR_DIMENSION))
@@ -158,16 +146,12 @@ def spark_customer_segments_model(
     models: Any,
     runs: Any,
     this: str | None,
-    batch_size: Any,
-    max_retries: Any,
-    initial_backoff: Any,
-    max_failed_runs: Any,
-    processes: Any = 1,  # Spark parallelises by partition; the DuckDB knob is ignored
+    settings: PipelineSettings,
 ) -> Any:
     """int_customers_segmented on Spark: label customers with the current segment model."""
-    settings = StepSettings.parse(
-        batch_size, max_retries, initial_backoff, max_failed_runs, step="assign_segments"
-    )
+    inference = settings.inference
+    policy = retry_policy(inference, "assign_segments")
+    # inference_processes is not read: Spark parallelises by partition
     run = spark_io.run_context(session, runs)
     models_view = spark_io.view(session, models, "hf_models")
     row = spark_io.first_row(
@@ -185,7 +169,7 @@ def spark_customer_segments_model(
         columns=segments.ASSIGN_INPUT_COLUMNS[:-1],
         unchanged_when=["p.profile_fingerprint = s.profile_fingerprint", "p.segment_model_id = ?"],
         unchanged_params=[model_id],
-        max_failed_runs=settings.max_failed_runs,
+        max_failed_runs=inference.max_failed_runs,
         where="s.status = 'ok'",
     )
 
@@ -196,8 +180,8 @@ def spark_customer_segments_model(
             model,
             dimension=VECTOR_DIMENSION,
             run=run,
-            policy=settings.policy,
-            batch_size=settings.batch_size,
+            policy=policy,
+            batch_size=inference.batch_size,
         )
 
     return spark_io.map_partitions(pending, step, segments.assignment_schema())
@@ -210,24 +194,14 @@ def spark_recommendations_model(
     recommender_models: Any,
     runs: Any,
     this: str | None,
-    candidates_per_customer: Any,
-    weight_copurchase: Any,
-    weight_semantic: Any,
-    weight_segment: Any,
-    weight_popularity: Any,
-    batch_size: Any,
-    max_retries: Any,
-    initial_backoff: Any,
-    max_failed_runs: Any,
-    processes: Any = 1,  # Spark parallelises by partition; the DuckDB knob is ignored
+    settings: PipelineSettings,
 ) -> Any:
     """int_recommendations_scored on Spark: candidates for customers whose inputs
     changed, or everyone after a refit of the recommender or a change of its settings."""
-    settings = StepSettings.parse(
-        batch_size, max_retries, initial_backoff, max_failed_runs, step="recommend"
-    )
-    k = _int("recommendation_candidates_per_customer", candidates_per_customer, 1)
-    weights = scoring_weights(weight_copurchase, weight_semantic, weight_segment, weight_popularity)
+    inference = settings.inference
+    policy = retry_policy(inference, "recommend")
+    # inference_processes is not read: Spark parallelises by partition
+    k, weights = settings.scoring.candidates_per_customer, settings.scoring.weights
     run = spark_io.run_context(session, runs)
     models_view = spark_io.view(session, recommender_models, "hf_recommenders")
     row = spark_io.first_row(
@@ -249,7 +223,7 @@ def spark_recommendations_model(
         columns=recommend.INPUT_COLUMNS[:-1],
         unchanged_when=RECOMMEND_UNCHANGED_WHEN,
         unchanged_params=[version],
-        max_failed_runs=settings.max_failed_runs,
+        max_failed_runs=inference.max_failed_runs,
     )
 
     def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -261,8 +235,8 @@ def spark_recommendations_model(
             weights=weights,
             recommender_version=version,
             run=run,
-            policy=settings.policy,
-            batch_size=settings.batch_size,
+            policy=policy,
+            batch_size=inference.batch_size,
         )
 
     return spark_io.map_partitions(pending, step, schema)

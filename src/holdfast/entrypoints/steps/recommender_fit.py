@@ -1,0 +1,196 @@
+"""int_recommender_models: a new recommender (neighbour lists, affinities,
+pools) when the refit policy says so."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from holdfast.application import recommend, segments
+from holdfast.application.records import RunContext, array_to_vectors
+from holdfast.domain.scoring import RecommenderFitInfo, recommender_refit_decision
+from holdfast.domain.segmentation import SAMPLE_RANK_SQL
+from holdfast.entrypoints.observed import observed_step
+from holdfast.entrypoints.steps._shared import VECTOR_DIMENSION
+from holdfast.infrastructure import warehouse
+from holdfast.infrastructure.model_store import dump_model
+from holdfast.settings import PipelineSettings, RecommenderSettings
+
+RECOMMENDER_MODEL_SCHEMA = pa.schema(
+    [
+        pa.field("recommender_model_id", pa.string(), nullable=False),
+        pa.field("fit_reason", pa.string(), nullable=False),
+        pa.field("n_sample", pa.int64(), nullable=False),
+        pa.field("population_at_fit", pa.int64(), nullable=False),
+        pa.field("n_products", pa.int64(), nullable=False),
+        pa.field("catalog_fingerprint", pa.string(), nullable=False),
+        pa.field("segment_model_id", pa.string(), nullable=False),
+        pa.field("params", pa.string(), nullable=False),
+        pa.field("model_checksum", pa.string(), nullable=False),
+        pa.field("model_blob", pa.binary(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("fitted_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+def fit_settings(config: RecommenderSettings) -> recommend.FitSettings:
+    """How the recommender is fitted, from its settings."""
+    return recommend.FitSettings(
+        copurchase_neighbours=config.copurchase_neighbours,
+        semantic_neighbours=config.semantic_neighbours,
+        pool_size=config.pool_size,
+        reverse_cap=config.reverse_cap,
+    )
+
+
+def _catalog_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of the products and their embedded texts (a change refits)."""
+    return warehouse.first_row(
+        con,
+        """
+        select md5(coalesce(string_agg(
+            s.product_id || ':' || coalesce(e.text_hash || '@' || e.embedding_model_version, '-'),
+            ',' order by s.product_id), ''))
+        from hf_statistics as s
+        left join hf_embeddings as e on e.product_id = s.product_id and e.status = 'ok'
+        """,
+    )[0]
+
+
+def _current_recommender(
+    con: duckdb.DuckDBPyConnection, this: str | None
+) -> RecommenderFitInfo | None:
+    if this is None:
+        return None
+    warehouse.view(con, this, "hf_previous_recommenders")
+    row = warehouse.first_row(
+        con,
+        "select recommender_model_id, population_at_fit, catalog_fingerprint, "
+        "segment_model_id from hf_previous_recommenders "
+        "order by fitted_at desc, recommender_model_id desc limit 1",
+    )
+    return RecommenderFitInfo(*row) if row else None
+
+
+def _fit(
+    con: duckdb.DuckDBPyConnection, config: RecommenderSettings, seed: int
+) -> recommend.RecommenderModel:
+    """Fit on the catalog and a deterministic sample of customers with purchases."""
+    catalog = con.sql(
+        """
+        select
+            s.product_id,
+            e.embedding,
+            -- recent buyers, or all-time buyers when nothing sold recently
+            case
+                when sum(s.n_recent_customers) over () > 0 then s.n_recent_customers
+                else s.n_customers
+            end as popularity_count,
+            s.typical_spend
+        from hf_statistics as s
+        left join hf_embeddings as e on e.product_id = s.product_id and e.status = 'ok'
+        order by s.product_id
+        """
+    ).to_arrow_table()
+    product_embeddings, has_embedding = array_to_vectors(
+        catalog.column("embedding"), VECTOR_DIMENSION
+    )
+    sample = con.execute(
+        f"""
+        select sampled.product_ids, segmented.segment_id
+        from (
+            select customer_id, product_ids from hf_profiles
+            where len(product_ids) > 0
+            order by {SAMPLE_RANK_SQL}, customer_id
+            limit ?
+        ) as sampled
+        left join hf_segmented as segmented
+            on segmented.customer_id = sampled.customer_id and segmented.status = 'ok'
+        order by sampled.customer_id
+        """,
+        [str(seed), config.fit_sample_size],
+    ).to_arrow_table()
+    return recommend.fit_recommender(
+        catalog.column("product_id").to_pylist(),
+        product_embeddings,
+        has_embedding,
+        catalog.column("popularity_count").to_pylist(),
+        catalog.column("typical_spend").to_pylist(),
+        sample.column("product_ids").to_pylist(),
+        sample.column("segment_id").to_pylist(),
+        fit_settings(config),
+    )
+
+
+def _model_row(
+    model: recommend.RecommenderModel, facts: dict[str, Any], seed: int, run: RunContext
+) -> pa.Table:
+    blob, checksum = dump_model(model)
+    params = {**model.settings, "sample_size": model.n_sample, "seed": seed}
+    row = {
+        "recommender_model_id": model.model_id,
+        "n_sample": model.n_sample,
+        "n_products": len(model.product_ids),
+        "params": json.dumps(params, sort_keys=True),
+        "model_checksum": checksum,
+        "model_blob": blob,
+        "run_id": run.run_id,
+        "fitted_at": run.run_started_at,
+        **facts,
+    }
+    return pa.Table.from_pylist([row], schema=RECOMMENDER_MODEL_SCHEMA)
+
+
+@observed_step("fit_recommender")
+def recommender_models_model(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    embeddings: Any,
+    statistics: Any,
+    profiles: Any,
+    segmented: Any,
+    segment_models: Any,
+    runs: Any,
+    this: str | None,
+    settings: PipelineSettings,
+) -> pa.Table:
+    """A new fitted recommender when the refit policy says so (else no row)."""
+    config = settings.recommender
+    run = warehouse.run_context(con, runs)
+    warehouse.view(con, embeddings, "hf_embeddings")
+    warehouse.view(con, statistics, "hf_statistics")
+    warehouse.view(con, profiles, "hf_profiles")
+    warehouse.view(con, segmented, "hf_segmented")
+    models_view = warehouse.view(con, segment_models, "hf_segment_models")
+    catalog_fingerprint = _catalog_fingerprint(con)
+    segment_row = warehouse.first_row(
+        con,
+        f"select segment_model_id from {models_view} "
+        "order by fitted_at desc, segment_model_id desc limit 1",
+    )
+    segment_model_id = segment_row[0] if segment_row else segments.UNSEGMENTED_MODEL_ID
+    population = warehouse.first_row(
+        con, "select count(*) from hf_profiles where len(product_ids) > 0"
+    )[0]
+    fit, reason = recommender_refit_decision(
+        _current_recommender(con, this),
+        population=population,
+        catalog_fingerprint=catalog_fingerprint,
+        segment_model_id=segment_model_id,
+        forced=config.refit,
+        growth_threshold=config.refit_growth,
+    )
+    if not fit:
+        return RECOMMENDER_MODEL_SCHEMA.empty_table()
+    model = _fit(con, config, settings.random_seed)
+    facts = {
+        "fit_reason": reason,
+        "population_at_fit": population,
+        "catalog_fingerprint": catalog_fingerprint,
+        "segment_model_id": segment_model_id,
+    }
+    return _model_row(model, facts, settings.random_seed, run)

@@ -1,0 +1,158 @@
+"""int_segment_models: a new segment model (PCA + HDBSCAN on a sample) when the
+refit policy says so."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from holdfast.application import segments
+from holdfast.application.records import RunContext
+from holdfast.domain.segmentation import (
+    SAMPLE_RANK_SQL,
+    FittedModelInfo,
+    auto_min_cluster_size,
+    refit_decision,
+)
+from holdfast.entrypoints.observed import observed_step
+from holdfast.entrypoints.steps._shared import VECTOR_DIMENSION
+from holdfast.infrastructure import warehouse
+from holdfast.infrastructure.clustering import HdbscanClusterer
+from holdfast.infrastructure.model_store import dump_model, load_model
+from holdfast.settings import PipelineSettings, SegmentSettings
+
+SEGMENT_MODEL_SCHEMA = pa.schema(
+    [
+        pa.field("segment_model_id", pa.string(), nullable=False),
+        pa.field("fit_reason", pa.string(), nullable=False),
+        pa.field("n_sample", pa.int64(), nullable=False),
+        pa.field("population_at_fit", pa.int64(), nullable=False),
+        pa.field("n_segments", pa.int32(), nullable=False),
+        pa.field("sample_noise_share", pa.float64(), nullable=False),
+        pa.field("explained_variance", pa.float64(), nullable=False),
+        pa.field("params", pa.string(), nullable=False),
+        pa.field("model_checksum", pa.string(), nullable=False),
+        pa.field("model_blob", pa.binary(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("fitted_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+# fewer customers with a vector than this: no segment model yet
+MINIMUM_POPULATION = 20
+
+
+def _previous_model(con: duckdb.DuckDBPyConnection, this: str | None) -> tuple | None:
+    """The newest fitted model's (id, population at fit, blob, checksum), if any."""
+    if this is None:
+        return None
+    warehouse.view(con, this, "hf_previous_models")
+    return warehouse.first_row(
+        con,
+        "select segment_model_id, population_at_fit, model_blob, model_checksum "
+        "from hf_previous_models order by fitted_at desc, segment_model_id desc limit 1",
+    )
+
+
+def _fit_params(config: SegmentSettings, sample_size: int, seed: int) -> dict[str, Any]:
+    """The clusterer's parameters for a sample of `sample_size` (recorded with the model)."""
+    size = config.min_cluster_size
+    return {
+        "algorithm": "hdbscan",
+        "min_cluster_size": size if size > 0 else auto_min_cluster_size(sample_size),
+        "min_samples": config.min_samples,
+        "pca_components": config.pca_components,
+        "cluster_selection": config.cluster_selection,
+        "unit_directions": True,
+        "sample_size": sample_size,
+        "seed": seed,
+    }
+
+
+def _model_row(
+    model: segments.SegmentModel, params: dict, reason: str, population: int, run: RunContext
+) -> pa.Table:
+    recorded = {
+        **params,
+        "matched_from": model.matched_from,
+        "segment_of_label": {str(k): v for k, v in sorted(model.segment_of_label.items())},
+    }
+    blob, checksum = dump_model(model)
+    return pa.Table.from_pylist(
+        [
+            {
+                "segment_model_id": model.segment_model_id,
+                "fit_reason": reason,
+                "n_sample": model.n_sample,
+                "population_at_fit": population,
+                "n_segments": model.n_segments,
+                "sample_noise_share": round(model.noise_share, 6),
+                "explained_variance": round(
+                    float(model.projection.explained_variance_ratio.sum()), 6
+                ),
+                "params": json.dumps(recorded, sort_keys=True),
+                "model_checksum": checksum,
+                "model_blob": blob,
+                "run_id": run.run_id,
+                "fitted_at": run.run_started_at,
+            }
+        ],
+        schema=SEGMENT_MODEL_SCHEMA,
+    )
+
+
+@observed_step("fit_segments")
+def segment_models_model(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    vectors: Any,
+    runs: Any,
+    this: str | None,
+    settings: PipelineSettings,
+) -> pa.Table:
+    """A new fitted model when the refit policy says so (else no row)."""
+    config = settings.segments
+    run = warehouse.run_context(con, runs)
+    vectors_view = warehouse.view(con, vectors, "hf_vectors")
+    population = warehouse.first_row(
+        con, f"select count(*) from {vectors_view} where status = 'ok' and has_vector"
+    )[0]
+    previous_row = _previous_model(con, this)
+    fit, reason = refit_decision(
+        FittedModelInfo(previous_row[0], previous_row[1]) if previous_row else None,
+        population,
+        forced=config.refit,
+        growth_threshold=config.refit_growth,
+        minimum_population=MINIMUM_POPULATION,
+    )
+    if not fit:
+        return SEGMENT_MODEL_SCHEMA.empty_table()
+    ids, sample = warehouse.vectors_by_key(
+        con,
+        "select customer_id, vector from hf_vectors where status = 'ok' and has_vector "
+        f"order by {SAMPLE_RANK_SQL}, customer_id limit ?",
+        [str(settings.random_seed), config.fit_sample_size],
+        VECTOR_DIMENSION,
+    )
+    params = _fit_params(config, len(ids), settings.random_seed)
+    # a refit reuses the ids of the previous model's segments it matches
+    previous = load_model(previous_row[2], previous_row[3]) if previous_row else None
+    model = segments.fit_segment_model(
+        ids,
+        sample,
+        HdbscanClusterer(
+            min_cluster_size=params["min_cluster_size"],
+            min_samples=params["min_samples"],
+            cluster_selection_method=params["cluster_selection"],
+        ),
+        n_components=params["pca_components"],
+        population=population,
+        params=params,
+        fit_reason=reason,
+        normalise=True,
+        previous=previous,
+    )
+    return _model_row(model, params, reason, population, run)
