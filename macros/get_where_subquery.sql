@@ -12,7 +12,7 @@
     any `where` config.
 #}
 {% macro get_where_subquery(relation) -%}
-    {%- set scope = var('test_scope', 'latest') -%}
+    {%- set scope = var('test_scope') -%}
     {%- if scope not in ['latest', 'all'] -%}
         {{ exceptions.raise_compiler_error(
             "var test_scope must be 'latest' or 'all', got '" ~ scope ~ "'"
