@@ -4,9 +4,10 @@ Analysts open it read-only, so their queries never wait for (or block) the
 writer's lock on the warehouse. It is written to a temporary file beside the
 target and swapped in with `os.replace`, so a reader sees the old snapshot or
 the new one, never half of one. Views are materialised as tables (their SQL
-names the warehouse's catalog, which the snapshot does not have). Only the
-analyst and operator schemas are copied: staging and inference hold raw input
-lines and model internals.
+names the warehouse's catalog, which the snapshot does not have). Table and
+column comments (the model descriptions dbt's persist_docs writes) are copied
+too, so analysts' tools show them. Only the analyst and operator schemas are
+copied: staging and inference hold raw input lines and model internals.
 """
 
 from __future__ import annotations
@@ -28,6 +29,33 @@ def published_path(project: Path) -> Path:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, name: str) -> None:
+    """Give the copy of `schema.name` the source relation's table and column comments."""
+    qualified = f"{_ident(schema)}.{_ident(name)}"
+    relation = con.execute(
+        "select comment from duckdb_tables() "
+        "where database_name = ? and schema_name = ? and table_name = ? "
+        "union all "
+        "select comment from duckdb_views() "
+        "where database_name = ? and schema_name = ? and view_name = ?",
+        [catalog, schema, name] * 2,
+    ).fetchall()
+    for (comment,) in relation:
+        if comment:
+            con.execute(f"comment on table {qualified} is {_literal(comment)}")
+    columns = con.execute(
+        "select column_name, comment from duckdb_columns() "
+        "where database_name = ? and schema_name = ? and table_name = ? and comment is not null",
+        [catalog, schema, name],
+    ).fetchall()
+    for column, comment in columns:
+        con.execute(f"comment on column {qualified}.{_ident(column)} is {_literal(comment)}")
 
 
 def publish_snapshot(source: Path, target: Path) -> dict[str, int]:
@@ -52,6 +80,7 @@ def publish_snapshot(source: Path, target: Path) -> dict[str, int]:
         for schema, name in tables:
             qualified = f"{_ident(schema)}.{_ident(name)}"
             con.execute(f"create table {qualified} as select * from {_ident(catalog)}.{qualified}")
+            _copy_comments(con, catalog, schema, name)
             counts[f"{schema}.{name}"] = con.execute(
                 f"select count(*) from {qualified}"
             ).fetchall()[0][0]
