@@ -39,3 +39,44 @@ def test_snapshot_holds_marts_and_ops_only_and_views_still_read(tmp_path):
     finally:
         reader.close()
     assert [p.name for p in target.parent.iterdir()] == ["holdfast_published.duckdb"]
+
+
+def test_snapshot_keeps_table_and_column_comments_of_tables_and_views(tmp_path):
+    source = tmp_path / "holdfast.duckdb"
+    con = duckdb.connect(str(source))
+    con.execute("create schema marts")
+    con.execute("create table marts.dim_products as select 'p1' as product_id, 2.5 as price")
+    con.execute("comment on table marts.dim_products is 'One row per product.'")
+    con.execute(
+        "comment on column marts.dim_products.product_id is 'The product''s id; \"quoted\".'"
+    )
+    con.execute("create view marts.fct_purchases as select * from holdfast.marts.dim_products")
+    con.execute("comment on view marts.fct_purchases is 'One row per purchase.'")
+    con.execute("comment on column marts.fct_purchases.price is 'Money spent.'")
+    con.close()
+    target = tmp_path / "holdfast_published.duckdb"
+
+    publish_snapshot(source, target)
+
+    reader = duckdb.connect(str(target), read_only=True)
+    try:
+        relations = reader.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = 'marts' "
+            "order by table_name"
+        ).fetchall()
+        columns = reader.execute(
+            "select table_name, column_name, comment from duckdb_columns() "
+            "where schema_name = 'marts' order by table_name, column_index"
+        ).fetchall()
+    finally:
+        reader.close()
+    assert relations == [
+        ("dim_products", "One row per product."),
+        ("fct_purchases", "One row per purchase."),
+    ]
+    assert columns == [
+        ("dim_products", "product_id", 'The product\'s id; "quoted".'),
+        ("dim_products", "price", None),
+        ("fct_purchases", "product_id", None),
+        ("fct_purchases", "price", "Money spent."),
+    ]
