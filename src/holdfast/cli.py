@@ -6,7 +6,7 @@
     holdfast report [--out FILE] [--live]   write the operator's HTML report
     holdfast summary [--live]          rows per table, alerts, where the data is
     holdfast query "SQL" [--live]      run a query, read-only
-    holdfast dlq list|requeue|purge    manage dead letters (see holdfast.dlq)
+    holdfast dlq list|requeue|purge    manage dead letters (see holdfast.ops.dlq)
     holdfast demo                      generate sample batches, run, summarise
     holdfast evaluate PARQUET [--split validation|test] [--vars YAML]
                                        quality on real data vs baselines (docs/quality.md)
@@ -85,8 +85,8 @@ def dbt_executable() -> str:
 def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int:
     """Take the run lock, then `dbt build` with `dbt_args`, then deliver alerts and
     publish the snapshot (only if the build passed); return an exit code."""
-    from holdfast import scheduled
     from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
+    from holdfast.ops import scheduled
 
     project = project or project_dir()
     warehouse = duckdb_path(project)
@@ -162,8 +162,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _reader_source(args: argparse.Namespace, project: Path):
-    from holdfast.publish import published_path
-    from holdfast.reading import Source
+    from holdfast.ops.publish import published_path
+    from holdfast.ops.reading import Source
 
     if args.live:
         return Source(duckdb_path(project), live=True)
@@ -172,7 +172,7 @@ def _reader_source(args: argparse.Namespace, project: Path):
 
 def _read_error_code(command: str, error) -> int:
     """Print a reader's ReadError as one line; its exit code."""
-    from holdfast import reading
+    from holdfast.ops import reading
 
     print(f"holdfast {command}: {error}", file=sys.stderr)
     return {
@@ -182,8 +182,8 @@ def _read_error_code(command: str, error) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from holdfast.reading import ReadError
-    from holdfast.summary import print_summary
+    from holdfast.ops.reading import ReadError
+    from holdfast.ops.summary import print_summary
 
     try:
         print_summary(_reader_source(args, project_dir()))
@@ -193,8 +193,8 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from holdfast.reading import ReadError
-    from holdfast.summary import run_query
+    from holdfast.ops.reading import ReadError
+    from holdfast.ops.summary import run_query
 
     try:
         run_query(_reader_source(args, project_dir()), args.sql, max_rows=args.max_rows)
@@ -206,7 +206,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     import duckdb
 
-    from holdfast import reading, scheduled
+    from holdfast.ops import reading, scheduled
 
     project = project_dir()
     source = _reader_source(args, project)
@@ -224,8 +224,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_dlq(args: argparse.Namespace) -> int:
     import duckdb
 
-    from holdfast import dlq, reading
     from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
+    from holdfast.ops import dlq, reading
 
     path = duckdb_path(project_dir())
     if not path.exists():
@@ -297,8 +297,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     code = run_pipeline([], project=project)
     path = duckdb_path(project)
     if path.exists():
-        from holdfast.reading import Source
-        from holdfast.summary import print_summary
+        from holdfast.ops.reading import Source
+        from holdfast.ops.summary import print_summary
 
         print_summary(Source(path, live=True))  # the run just ended: nobody writes it
     return code

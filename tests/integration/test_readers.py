@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from holdfast.cli import EXIT_BUSY, EXIT_NOTHING_TO_READ, EXIT_OK, EXIT_READ_FAILED
-from holdfast.publish import publish_snapshot
+from holdfast.ops.publish import publish_snapshot
 
 CUSTOMERS = 137
 

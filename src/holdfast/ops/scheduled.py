@@ -35,8 +35,8 @@ from holdfast.infrastructure.alert_sinks import (
     sinks_from_environment,
 )
 from holdfast.infrastructure.run_alerts import read_run_alerts, record_run_alert
-from holdfast.publish import publish_snapshot, published_path
-from holdfast.report import write_report as render_report_file
+from holdfast.ops.publish import publish_snapshot, published_path
+from holdfast.ops.report import write_report as render_report_file
 
 DEFAULT_REPORT_PATH = "data/warehouse/holdfast_report.html"
 DEFAULT_ALERTS_PATH = "data/warehouse/holdfast_alerts.jsonl"

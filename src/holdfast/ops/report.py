@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
-from holdfast import charts
 from holdfast.domain.privacy import mask_emails
+from holdfast.ops import charts
 
 STEPS = ("embed_products", "vectorize_customers", "assign_segments", "recommend")
 
