@@ -7,7 +7,6 @@ the result in record batches, so memory holds one batch, not a table.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from holdfast import environment
 from holdfast.application.parallel import in_one_thread
 from holdfast.application.records import RunContext, array_to_vectors
 from holdfast.infrastructure.spark_io import is_spark_session
@@ -368,8 +368,7 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     return rows[0] if rows else None
 
 
-STEP_MEMORY_LIMIT_ENV = "HOLDFAST_DUCKDB_STEP_MEMORY_LIMIT"
-PROFILE_MEMORY_LIMIT_ENV = "HOLDFAST_DUCKDB_MEMORY_LIMIT"
+STEP_MEMORY_LIMIT_ENV = environment.STEP_MEMORY_LIMIT
 
 
 def _shown_limit(limit: str) -> str:
@@ -403,7 +402,7 @@ def lower_memory_limit(con: Any, limit: str | None) -> tuple[str | None, Any]:
         con.execute(f"set memory_limit = '{limit}'")
     except duckdb.Error as error:
         return f"memory_limit kept at {shown} ({type(error).__name__}: {error})", lambda: None
-    profile = os.environ.get(PROFILE_MEMORY_LIMIT_ENV, "1500MB")
+    profile = environment.duckdb_memory_limit()
     previous = profile if _shown_limit(profile) == shown else shown
 
     def restore() -> None:
