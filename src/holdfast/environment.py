@@ -4,9 +4,9 @@ Each function below reads its variable when it is called (so a test or a parent
 process can set it just before), and its docstring names the variable, its
 default and what it means. Paths that are relative are relative to the dbt
 project (HOLDFAST_PROJECT_DIR) unless the docstring says otherwise.
-profiles.yml reads some of the same variables for dbt itself
-(HOLDFAST_DUCKDB_PATH, HOLDFAST_DUCKDB_MEMORY_LIMIT, HOLDFAST_DUCKDB_THREADS,
-HOLDFAST_SPARK_*, DATABRICKS_*), with the same defaults.
+profiles.yml reads the connection's variables for dbt itself
+(HOLDFAST_DUCKDB_PATH and HOLDFAST_DUCKDB_MEMORY_LIMIT, with the defaults below
+for its dev target; HOLDFAST_DUCKDB_THREADS, HOLDFAST_SPARK_*, DATABRICKS_*).
 
 The dbt vars (dbt_project.yml `vars:`) are settings of the pipeline, not of the
 machine it runs on: they live in holdfast.settings.
