@@ -35,6 +35,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from holdfast import environment
 from holdfast.infrastructure.step_telemetry import process_tree, tree_rss_bytes
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -365,7 +366,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "memory_gib": _gib(os.sysconf("SC_PHYS_PAGES") * PAGE_SIZE),
             "python": platform.python_version(),
-            "duckdb_memory_limit": os.environ.get("HOLDFAST_DUCKDB_MEMORY_LIMIT", "1500MB"),
+            "duckdb_memory_limit": environment.duckdb_memory_limit(),
         },
         "data": {k: v for k, v in data.items() if k != "increment_file"},
         "repeats": args.repeats,

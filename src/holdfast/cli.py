@@ -6,7 +6,7 @@
     holdfast report [--out FILE] [--live]   write the operator's HTML report
     holdfast summary [--live]          rows per table, alerts, where the data is
     holdfast query "SQL" [--live]      run a query, read-only
-    holdfast dlq list|requeue|purge    manage dead letters (see holdfast.dlq)
+    holdfast dlq list|requeue|purge    manage dead letters (see holdfast.ops.dlq)
     holdfast demo                      generate sample batches, run, summarise
     holdfast evaluate PARQUET [--split validation|test] [--vars YAML]
                                        quality on real data vs baselines (docs/quality.md)
@@ -17,63 +17,25 @@ which no writer ever holds; `--live` reads the working warehouse
 (HOLDFAST_DUCKDB_PATH), which DuckDB refuses while a run writes it.
 `dlq list` reads the working warehouse, the one `dlq requeue|purge` change.
 
-Exit codes of `holdfast run`: 0 ok, 1 dbt reported errors or test failures
-(the snapshot is then left as it was, and a `snapshot_not_published` alert
-says why), 2 usage error, 3 another run holds the lock (or a process it
-started still does), 4 holdfast itself crashed (or could not publish the
-snapshot / write the report), 5 the run raised a new alert at severity
-critical (dbt succeeded; alerts delivered).
-
-Exit codes of the readers (`query`, `summary`, `report`, `dlq list`), each
-with a one-line message on stderr: 0 ok, 2 usage error, 6 nothing to read
-yet (no snapshot published, or with --live no warehouse), 7 the file is
-being written (--live or `dlq list` while a run holds the warehouse),
-8 the read failed (bad SQL, a table that is not there, an unreadable file).
+Exit codes: one table (holdfast.ops.exit_codes); each subcommand's --help
+lists the ones it can return. Ctrl-C stops any command with exit code 130.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-EXIT_OK = 0
-EXIT_DBT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_LOCKED = 3
-EXIT_CRASH = 4
-EXIT_CRITICAL_ALERTS = 5
-EXIT_NOTHING_TO_READ = 6
-EXIT_BUSY = 7
-EXIT_READ_FAILED = 8
+from holdfast import __version__
+from holdfast.environment import duckdb_path, pipeline_environment, project_dir, published_path
+from holdfast.ops.exit_codes import ExitCode, epilog
 
-DEFAULT_DUCKDB_PATH = "data/warehouse/holdfast.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
-
-
-def project_dir() -> Path:
-    """The dbt project holdfast runs (HOLDFAST_PROJECT_DIR, else the current folder)."""
-    return Path(os.environ.get("HOLDFAST_PROJECT_DIR", ".")).resolve()
-
-
-def duckdb_path(project: Path) -> Path:
-    """The warehouse file, as profiles.yml resolves it (relative to the project)."""
-    path = Path(os.environ.get("HOLDFAST_DUCKDB_PATH", DEFAULT_DUCKDB_PATH))
-    return path if path.is_absolute() else project / path
-
-
-def pipeline_environment() -> dict[str, str]:
-    """The environment dbt runs in: offline model loading, no telemetry."""
-    env = dict(os.environ)
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    env.setdefault("DO_NOT_TRACK", "1")
-    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    return env
 
 
 def dbt_executable() -> str:
@@ -85,8 +47,8 @@ def dbt_executable() -> str:
 def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int:
     """Take the run lock, then `dbt build` with `dbt_args`, then deliver alerts and
     publish the snapshot (only if the build passed); return an exit code."""
-    from holdfast import scheduled
     from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
+    from holdfast.ops import scheduled
 
     project = project or project_dir()
     warehouse = duckdb_path(project)
@@ -103,18 +65,18 @@ def run_pipeline(dbt_args: Sequence[str], *, project: Path | None = None) -> int
             ) as dbt:
                 lock.add_holder(dbt.pid)
                 returncode = dbt.wait()
-            code = EXIT_OK if returncode == 0 else EXIT_DBT_FAILED
+            code = ExitCode.OK if returncode == 0 else ExitCode.DBT_FAILED
             build = scheduled.Build(
                 returncode, started_at, scheduled.run_results_path(project, dbt_args)
             )
             after = scheduled.after_build(project, warehouse, known_alerts, build)
     except RunLocked as error:
         print(f"holdfast run: {error}; not starting a second one.", file=sys.stderr)
-        return EXIT_LOCKED
-    if code == EXIT_OK and not after.ok:
-        return EXIT_CRASH
-    if code == EXIT_OK and after.new_critical:
-        return EXIT_CRITICAL_ALERTS
+        return ExitCode.LOCKED
+    if code == ExitCode.OK and not after.ok:
+        return ExitCode.CRASH
+    if code == ExitCode.OK and after.new_critical:
+        return ExitCode.CRITICAL_ALERTS
     return code
 
 
@@ -135,7 +97,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         f"{len(summary.customer_batches)} batch(es) and {summary.products} products "
         f"({summary.product_snapshot}) under {summary.out_dir}"
     )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -144,7 +106,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     parquet = Path(args.parquet)
     if not parquet.exists():
         print(f"holdfast import-online-retail: {parquet} does not exist", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     summary = import_online_retail(parquet, Path(args.out), batch_by=args.batch_by)
     excluded = ", ".join(f"{k} {v}" for k, v in summary.excluded.items() if v)
     print(
@@ -153,7 +115,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         f"{len(summary.customer_batches)} batches and {summary.products} products "
         f"under {summary.out_dir}"
     )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -162,8 +124,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _reader_source(args: argparse.Namespace, project: Path):
-    from holdfast.publish import published_path
-    from holdfast.reading import Source
+    from holdfast.ops.reading import Source
 
     if args.live:
         return Source(duckdb_path(project), live=True)
@@ -172,41 +133,41 @@ def _reader_source(args: argparse.Namespace, project: Path):
 
 def _read_error_code(command: str, error) -> int:
     """Print a reader's ReadError as one line; its exit code."""
-    from holdfast import reading
+    from holdfast.ops import reading
 
     print(f"holdfast {command}: {error}", file=sys.stderr)
     return {
-        reading.MISSING: EXIT_NOTHING_TO_READ,
-        reading.BUSY: EXIT_BUSY,
-    }.get(error.kind, EXIT_READ_FAILED)
+        reading.MISSING: ExitCode.NOTHING_TO_READ,
+        reading.BUSY: ExitCode.BUSY,
+    }.get(error.kind, ExitCode.READ_FAILED)
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    from holdfast.reading import ReadError
-    from holdfast.summary import print_summary
+    from holdfast.ops.reading import ReadError
+    from holdfast.ops.summary import print_summary
 
     try:
         print_summary(_reader_source(args, project_dir()))
     except ReadError as error:
         return _read_error_code("summary", error)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from holdfast.reading import ReadError
-    from holdfast.summary import run_query
+    from holdfast.ops.reading import ReadError
+    from holdfast.ops.summary import run_query
 
     try:
         run_query(_reader_source(args, project_dir()), args.sql, max_rows=args.max_rows)
     except ReadError as error:
         return _read_error_code("query", error)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     import duckdb
 
-    from holdfast import reading, scheduled
+    from holdfast.ops import reading, scheduled
 
     project = project_dir()
     source = _reader_source(args, project)
@@ -218,19 +179,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except duckdb.Error as error:
         return _read_error_code("report", reading.explain(error, source))
     print(f"report of {source.label} written to {out}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_dlq(args: argparse.Namespace) -> int:
     import duckdb
 
-    from holdfast import dlq, reading
     from holdfast.infrastructure.run_lock import RunLocked, hold_run_lock
+    from holdfast.ops import dlq, reading
 
     path = duckdb_path(project_dir())
     if not path.exists():
         print(f"holdfast dlq: no warehouse at {path}; run `holdfast run` first", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         if args.action == "list":
             statuses = dlq.STATUSES if args.status == "all" else (args.status,)
@@ -242,10 +203,10 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
             finally:
                 con.close()
             print(dlq.format_table(rows))
-            return EXIT_OK
+            return ExitCode.OK
         if args.action == "purge" and not args.resolved:
             print("holdfast dlq purge: say what to purge: --resolved", file=sys.stderr)
-            return EXIT_USAGE
+            return ExitCode.USAGE
         with hold_run_lock(path):
             con = duckdb.connect(str(path))
             try:
@@ -260,13 +221,13 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
                     print(f"purged {dlq.purge_resolved(con)} resolved dead letter(s)")
             finally:
                 con.close()
-        return EXIT_OK
+        return ExitCode.OK
     except RunLocked as error:
         print(f"holdfast dlq: {error}; try again when it has finished.", file=sys.stderr)
-        return EXIT_LOCKED
+        return ExitCode.LOCKED
     except (dlq.NoQueue, ValueError) as error:
         print(f"holdfast dlq: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except duckdb.Error as error:
         explained = reading.explain(
             error, reading.Source(path, live=True), "try again when the run has finished"
@@ -297,8 +258,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     code = run_pipeline([], project=project)
     path = duckdb_path(project)
     if path.exists():
-        from holdfast.reading import Source
-        from holdfast.summary import print_summary
+        from holdfast.ops.reading import Source
+        from holdfast.ops.summary import print_summary
 
         print_summary(Source(path, live=True))  # the run just ended: nobody writes it
     return code
@@ -314,16 +275,31 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 LIVE_HELP = (
     "read the working warehouse instead of the published snapshot "
-    "(refused, exit 7, while a run writes it)"
+    f"(refused, exit {int(ExitCode.BUSY)}, while a run writes it)"
 )
+
+
+def _command(
+    commands: Any, name: str, handler: Callable[[argparse.Namespace], int], summary: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with the exit codes it can return."""
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        epilog=epilog(name),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `holdfast` command."""
     parser = argparse.ArgumentParser(prog="holdfast", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"holdfast {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser("generate", help="write synthetic landing batches")
+    generate = _command(commands, "generate", _cmd_generate, "write synthetic landing batches")
     generate.add_argument("--customers", type=int, required=True)
     generate.add_argument("--out", required=True, help="landing folder to write into")
     generate.add_argument("--seed", type=int, default=42)
@@ -331,36 +307,55 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--batches", type=int, default=None)
     generate.add_argument("--invalid-share", type=float, default=0.0)
     generate.add_argument("--dirty-batch-share", type=float, default=None)
-    generate.set_defaults(handler=_cmd_generate)
 
-    imported = commands.add_parser(
-        "import-online-retail", help="convert the UCI Online Retail parquet to landing batches"
+    imported = _command(
+        commands,
+        "import-online-retail",
+        _cmd_import,
+        "convert the UCI Online Retail parquet to landing batches",
     )
     imported.add_argument("parquet")
     imported.add_argument("--out", default=DEFAULT_LANDING_DIR)
     imported.add_argument("--batch-by", choices=["month", "day"], default="month")
-    imported.set_defaults(handler=_cmd_import)
 
-    run = commands.add_parser("run", help="lock, then dbt build (extra args after --)")
+    run = _command(commands, "run", _cmd_run, "lock, then dbt build (extra args after --)")
     run.add_argument("dbt_args", nargs=argparse.REMAINDER)
-    run.set_defaults(handler=_cmd_run)
 
-    report = commands.add_parser("report", help="write the operator's HTML report")
+    report = _command(commands, "report", _cmd_report, "write the operator's HTML report")
     report.add_argument("--out", default=None, help="HTML file (default HOLDFAST_REPORT_PATH)")
     report.add_argument("--live", action="store_true", help=LIVE_HELP)
-    report.set_defaults(handler=_cmd_report)
 
-    summary = commands.add_parser("summary", help="rows per table, alerts, where the data is")
+    summary = _command(
+        commands, "summary", _cmd_summary, "rows per table, alerts, where the data is"
+    )
     summary.add_argument("--live", action="store_true", help=LIVE_HELP)
-    summary.set_defaults(handler=_cmd_summary)
 
-    query = commands.add_parser("query", help="run SQL on the published snapshot, read-only")
+    query = _command(commands, "query", _cmd_query, "run SQL on the published snapshot, read-only")
     query.add_argument("sql")
     query.add_argument("--max-rows", type=int, default=50)
     query.add_argument("--live", action="store_true", help=LIVE_HELP)
-    query.set_defaults(handler=_cmd_query)
 
-    dead = commands.add_parser("dlq", help="list, requeue or purge dead letters")
+    _add_dlq_arguments(_command(commands, "dlq", _cmd_dlq, "list, requeue or purge dead letters"))
+
+    demo = _command(
+        commands, "demo", _cmd_demo, "generate sample data, run the pipeline, summarise"
+    )
+    demo.add_argument("--customers", type=int, default=3000)
+
+    from holdfast.evaluation.command import add_arguments
+
+    add_arguments(
+        _command(
+            commands,
+            "evaluate",
+            _cmd_evaluate,
+            "hit rate, recall, NDCG of holdfast and baselines on a temporal split",
+        )
+    )
+    return parser
+
+
+def _add_dlq_arguments(dead: argparse.ArgumentParser) -> None:
     dead.add_argument("action", choices=["list", "requeue", "purge"])
     dead.add_argument(
         "--step",
@@ -375,32 +370,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="list only (default all)",
     )
     dead.add_argument("--resolved", action="store_true", help="purge: the resolved rows")
-    dead.set_defaults(handler=_cmd_dlq)
-
-    demo = commands.add_parser("demo", help="generate sample data, run the pipeline, summarise")
-    demo.add_argument("--customers", type=int, default=3000)
-    demo.set_defaults(handler=_cmd_demo)
-
-    evaluate = commands.add_parser(
-        "evaluate", help="hit rate, recall, NDCG of holdfast and baselines on a temporal split"
-    )
-    from holdfast.evaluation.command import add_arguments
-
-    add_arguments(evaluate)
-    evaluate.set_defaults(handler=_cmd_evaluate)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `holdfast` console script."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the `holdfast` console script: the subcommand's exit code
+    (holdfast.ops.exit_codes). Ctrl-C anywhere in a command exits 130 with a
+    one-line message; any other exception is a crash (4), also in one line."""
+    name = "holdfast"
     try:
+        args = build_parser().parse_args(argv)
+        name = f"holdfast {args.command}"
         return args.handler(args)
     except KeyboardInterrupt:
-        return EXIT_CRASH
+        print(f"{name}: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
     except Exception as error:
-        print(f"holdfast {args.command}: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_CRASH
+        print(f"{name}: {type(error).__name__}: {error}", file=sys.stderr)
+        return ExitCode.CRASH
 
 
 if __name__ == "__main__":

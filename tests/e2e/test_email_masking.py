@@ -27,6 +27,7 @@ from tests.integration.test_alert_sinks import Receiver
 
 from holdfast import cli
 from holdfast.datagen.synthetic import generate_landing
+from holdfast.ops.exit_codes import ExitCode
 
 pytestmark = pytest.mark.e2e
 
@@ -130,7 +131,7 @@ def test_no_email_address_leaves_the_warehouse_for_people(tmp_path, monkeypatch,
         monkeypatch.setenv("HOLDFAST_ALERT_WEBHOOK_URL", receiver.url)
         code = cli.run_pipeline(dbt_args, project=PROJECT_ROOT)
     output = capfd.readouterr()
-    assert code == cli.EXIT_CRITICAL_ALERTS, output.out[-3000:]
+    assert code == ExitCode.CRITICAL_ALERTS, output.out[-3000:]
 
     # the planted input arrived: staging holds the lines as given, the address-named
     # files under masked, distinct names

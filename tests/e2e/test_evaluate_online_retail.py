@@ -13,7 +13,8 @@ import duckdb
 import pytest
 from tests.conftest import ONLINE_RETAIL_PARQUET, PROJECT_ROOT
 
-from holdfast.cli import dbt_executable, pipeline_environment
+from holdfast.cli import dbt_executable
+from holdfast.environment import pipeline_environment
 from holdfast.evaluation.harness import EvaluationSettings, evaluate
 from holdfast.evaluation.split import Split
 

@@ -19,6 +19,7 @@ from tests.integration.test_alert_sinks import Receiver
 
 from holdfast import cli
 from holdfast.datagen.synthetic import generate_landing
+from holdfast.ops.exit_codes import ExitCode
 
 pytestmark = pytest.mark.e2e
 
@@ -72,9 +73,9 @@ def test_a_bad_batch_alerts_in_the_table_the_webhook_and_the_report(tmp_path, mo
         second = cli.run_pipeline(dbt_args, project=PROJECT_ROOT)
         third = cli.run_pipeline(dbt_args, project=PROJECT_ROOT)  # nothing new
 
-    assert first == cli.EXIT_OK  # the demo's dirty batch is a warning
-    assert second == cli.EXIT_CRITICAL_ALERTS
-    assert third == cli.EXIT_OK
+    assert first == ExitCode.OK  # the demo's dirty batch is a warning
+    assert second == ExitCode.CRITICAL_ALERTS
+    assert third == ExitCode.OK
 
     alerts = warehouse.query(
         "select alert_id, check_name, severity, message from ops.ops_alerts "

@@ -22,6 +22,7 @@ from tests.integration.test_alert_sinks import Receiver
 
 from holdfast import cli
 from holdfast.datagen.synthetic import generate_landing
+from holdfast.ops.exit_codes import ExitCode
 
 pytestmark = pytest.mark.e2e
 
@@ -70,18 +71,18 @@ def test_a_failed_build_keeps_the_last_good_snapshot_and_says_why(tmp_path, monk
     with Receiver() as receiver:
         monkeypatch.setenv("HOLDFAST_ALERT_WEBHOOK_URL", receiver.url)
         first = cli.run_pipeline(dbt_args("first"), project=PROJECT_ROOT)
-        assert first == cli.EXIT_OK
+        assert first == ExitCode.OK
         assert sorted(snapshot_customer_ids(published)) == sorted(expected_ids)
         first_snapshot = published.read_bytes()
 
         # the analysts' commands on the real snapshot
         capsys.readouterr()
-        assert cli.main(["summary"]) == cli.EXIT_OK
+        assert cli.main(["summary"]) == ExitCode.OK
         summary = capsys.readouterr().out
         assert f"holdfast published snapshot: {published}" in summary
         rows = [line.split() for line in summary.splitlines()]
         assert ["marts.dim_customers", str(len(expected_ids))] in rows
-        assert cli.main(["report", "--out", str(tmp_path / "analyst.html")]) == cli.EXIT_OK
+        assert cli.main(["report", "--out", str(tmp_path / "analyst.html")]) == ExitCode.OK
 
         con = duckdb.connect(str(warehouse.db_path))
         con.execute(
@@ -92,7 +93,7 @@ def test_a_failed_build_keeps_the_last_good_snapshot_and_says_why(tmp_path, monk
         second = cli.run_pipeline(dbt_args("second"), project=PROJECT_ROOT)
         second_err = capsys.readouterr().err
 
-        assert second == cli.EXIT_DBT_FAILED
+        assert second == ExitCode.DBT_FAILED
         # the snapshot is the first build's: same bytes, same customers
         assert published.read_bytes() == first_snapshot
         assert sorted(snapshot_customer_ids(published)) == sorted(expected_ids)
@@ -131,7 +132,7 @@ def test_a_failed_build_keeps_the_last_good_snapshot_and_says_why(tmp_path, monk
         third = cli.run_pipeline(dbt_args("third"), project=PROJECT_ROOT)
 
     # repaired: published again; the old alert is not new, so no exit 5
-    assert third == cli.EXIT_OK
+    assert third == ExitCode.OK
     assert sorted(snapshot_customer_ids(published)) == sorted(expected_ids)
     assert published.read_bytes() != first_snapshot
     assert [b["holdfast_alert"]["alert_id"] for b in receiver.bodies].count(alert_id) == 1

@@ -1,4 +1,4 @@
-"""holdfast.dlq and `holdfast dlq` on a real DuckDB file shaped like the warehouse.
+"""holdfast.ops.dlq and `holdfast dlq` on a real DuckDB file shaped like the warehouse.
 
 The tables are created here with the columns the dbt models write (the
 end-to-end test tests/e2e/test_faults_and_replay.py runs the real pipeline).
@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from holdfast import cli, dlq
+from holdfast import cli
+from holdfast.ops import dlq
 
 T0 = "2026-01-01 00:00:00+00"
 

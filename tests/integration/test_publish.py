@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from holdfast.publish import publish_snapshot
+from holdfast.ops.publish import publish_snapshot
 
 
 def test_snapshot_holds_marts_and_ops_only_and_views_still_read(tmp_path):

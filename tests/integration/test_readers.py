@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from holdfast.cli import EXIT_BUSY, EXIT_NOTHING_TO_READ, EXIT_OK, EXIT_READ_FAILED
-from holdfast.publish import publish_snapshot
+from holdfast.ops.exit_codes import ExitCode
+from holdfast.ops.publish import publish_snapshot
 
 CUSTOMERS = 137
 
@@ -125,7 +125,7 @@ def test_thirty_queries_during_a_write_all_answer_from_the_snapshot(paths):
         with ThreadPoolExecutor(max_workers=5) as pool:
             results = list(pool.map(lambda _: cli(paths, "query", sql), range(30)))
         write_once(writer)  # and it was writing all along
-    assert [r.returncode for r in results] == [EXIT_OK] * 30, [r.stderr for r in results]
+    assert [r.returncode for r in results] == [ExitCode.OK] * 30, [r.stderr for r in results]
     assert all(str(CUSTOMERS) in r.stdout for r in results)
     assert all(r.stderr == "" for r in results)
 
@@ -137,11 +137,11 @@ def test_live_during_a_write_says_so_in_one_line_with_its_own_exit_code(paths):
         report = cli(paths, "report", "--live", "--out", str(paths["root"] / "r.html"))
         dead = cli(paths, "dlq", "list")
     for result, command in ((query, "query"), (summary, "summary"), (report, "report")):
-        assert result.returncode == EXIT_BUSY, result.stderr
+        assert result.returncode == ExitCode.BUSY, result.stderr
         line = assert_one_clear_line(result, command)
         assert f"the live warehouse {paths['live']} is being written" in line
         assert "leave out --live" in line
-    assert dead.returncode == EXIT_BUSY, dead.stderr
+    assert dead.returncode == ExitCode.BUSY, dead.stderr
     assert "is being written" in assert_one_clear_line(dead, "dlq")
     assert not (paths["root"] / "r.html").exists()
 
@@ -151,13 +151,13 @@ def test_summary_and_report_read_the_snapshot_during_a_write(paths):
     with writing(paths["live"]):
         summary = cli(paths, "summary")
         report = cli(paths, "report", "--out", str(out))
-    assert summary.returncode == EXIT_OK, summary.stderr
+    assert summary.returncode == ExitCode.OK, summary.stderr
     assert f"holdfast published snapshot: {paths['published']}" in summary.stdout
     rows = [line.split() for line in summary.stdout.splitlines()]
     counted = [words for words in rows if words[:1] == ["marts.dim_customers"]]
     assert counted == [["marts.dim_customers", str(CUSTOMERS)]]
     assert "[warning] schema_error_rate: Batch b2: 8%" in summary.stdout
-    assert report.returncode == EXIT_OK, report.stderr
+    assert report.returncode == ExitCode.OK, report.stderr
     assert "the published snapshot" in report.stdout and out.stat().st_size > 1000
 
 
@@ -166,7 +166,7 @@ def test_a_query_that_fails_says_why_in_one_line(paths):
     no_table = cli(paths, "query", "select * from staging.writes")  # not in the snapshot
     writes = cli(paths, "query", "create table marts.t as select 1")  # read-only
     for result in (bad_sql, no_table, writes):
-        assert result.returncode == EXIT_READ_FAILED, result.stderr
+        assert result.returncode == ExitCode.READ_FAILED, result.stderr
         line = assert_one_clear_line(result, "query")
         assert f"failed on the published snapshot {paths['published']}" in line
     assert "syntax error" in bad_sql.stderr.lower()
@@ -176,13 +176,13 @@ def test_a_query_that_fails_says_why_in_one_line(paths):
 def test_a_missing_or_unreadable_snapshot_says_so(paths):
     paths["published"].unlink()
     missing = cli(paths, "query", "select 1")
-    assert missing.returncode == EXIT_NOTHING_TO_READ
+    assert missing.returncode == ExitCode.NOTHING_TO_READ
     line = assert_one_clear_line(missing, "query")
     assert "no published snapshot" in line and "--live" in line
     summary = cli(paths, "summary")
-    assert summary.returncode == EXIT_NOTHING_TO_READ
+    assert summary.returncode == ExitCode.NOTHING_TO_READ
     assert_one_clear_line(summary, "summary")
     paths["published"].write_bytes(b"not a duckdb file" * 100)
     garbage = cli(paths, "query", "select 1")
-    assert garbage.returncode == EXIT_READ_FAILED
+    assert garbage.returncode == ExitCode.READ_FAILED
     assert "cannot read the published snapshot" in assert_one_clear_line(garbage, "query")

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from holdfast.cli import main
-from holdfast.summary import print_summary, table_counts
+from holdfast.ops.summary import print_summary, table_counts
 
 
 @pytest.fixture

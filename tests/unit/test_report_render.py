@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from holdfast import charts
-from holdfast.report import ReportData, render
+from holdfast.ops import charts
+from holdfast.ops.report import ReportData, render
 
 HOSTILE = '<script>alert("x")</script>'
 

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from holdfast import scheduled
+from holdfast.ops import scheduled
 
 
 def _run_results(path: Path, statuses: dict[str, str]) -> Path:

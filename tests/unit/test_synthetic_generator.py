@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from holdfast.datagen import synthetic
-from holdfast.datagen.synthetic import DEFECTS, GenerationSummary, generate_landing, make_invalid
+from holdfast.datagen.synthetic import GenerationSummary, batches, generate_landing
+from holdfast.datagen.synthetic.defects import DEFECTS, make_invalid
 
 BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -293,7 +294,7 @@ def test_dirty_batch_share_hits_only_the_last_batch(tmp_path: Path) -> None:
 
 
 def test_many_chunks_stay_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synthetic, "CHUNK_LINES", 37)
+    monkeypatch.setattr(batches, "CHUNK_LINES", 37)
     summary = generate_landing(tmp_path, customers=500, seed=2, batches=2, invalid_share=0.05)
     records = valid_customers(tmp_path)
     assert len(records) == summary.customer_lines - summary.invalid_lines

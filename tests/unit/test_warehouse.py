@@ -6,6 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from holdfast import environment
 from holdfast.infrastructure import warehouse
 
 
@@ -109,7 +110,7 @@ def memory_limit(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def test_a_python_step_lowers_the_memory_limit_and_puts_the_profiles_back(monkeypatch):
-    monkeypatch.setenv(warehouse.PROFILE_MEMORY_LIMIT_ENV, "1500MB")
+    monkeypatch.setenv(environment.DUCKDB_MEMORY_LIMIT, "1500MB")
     con = duckdb.connect()
     con.execute("set memory_limit = '1500MB'")
     before = memory_limit(con)

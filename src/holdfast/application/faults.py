@@ -28,10 +28,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from holdfast import environment
 from holdfast.application.resilience import PermanentError
 
-ENV_SPEC = "HOLDFAST_INJECT_FAULTS"
-ENV_SEED = "HOLDFAST_FAULT_SEED"
+ENV_SPEC = environment.INJECT_FAULTS
+ENV_SEED = environment.FAULT_SEED
 KINDS = ("transient", "permanent", "crash")
 # the steps whose model runs in a child process a `crash` can kill
 CRASH_STEPS = frozenset({"embed_products"})
@@ -155,12 +156,13 @@ class FaultPlan:
         return cls(rates=rates, seed=seed)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> FaultPlan | None:
-        """The plan in the environment, or None when injection is off."""
-        spec = environ.get(ENV_SPEC, "").strip()
-        if not spec:
+    def from_env(cls, variables: Mapping[str, str] | None = None) -> FaultPlan | None:
+        """The plan in the process's environment (or in `variables`), or None when
+        injection is off (holdfast.environment.fault_injection)."""
+        injection = environment.fault_injection(variables)
+        if injection is None:
             return None
-        return cls.parse(spec, seed=environ.get(ENV_SEED, "0").strip() or "0")
+        return cls.parse(injection.spec, seed=injection.seed)
 
     def for_step(self, step: str) -> StepFaults | None:
         """The faults of `step`, or None when it has none."""

@@ -12,12 +12,13 @@ stream of a single item, the common incremental case, never starts a pool.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from itertools import chain, islice
 from typing import Any, TypeVar
+
+from holdfast import environment
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -33,8 +34,7 @@ def _start_worker(state: Any, blas_threads: int | None) -> None:
         # each worker already takes a core: BLAS threads on top of the workers
         # oversubscribe the cores, and OpenBLAS threads spin while they wait.
         # Libraries loaded already are limited now, those loaded later by env.
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = str(blas_threads)
+        environment.limit_blas_threads(blas_threads)
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=blas_threads)

@@ -16,7 +16,9 @@ catalog size:
    its own neighbourhood, as in classic item-kNN); each candidate gets its
    four signals and a blended confidence
    (domain.scoring), products they already bought are left out, and the best
-   `k` are kept. All of it is sparse matrix work on a batch of customers.
+   `k` are kept. All of it is sparse matrix work on a batch of customers
+   (application.candidates), and batches are scored in worker processes
+   when there are enough of them (application.parallel).
 
 Business rules (in stock, minimum confidence, value range) are *not* applied
 here: the SQL layer validates the model's output, and keeps what it rejects
@@ -34,24 +36,21 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from scipy import sparse
 
+from holdfast.application.candidates import POOL_MARK, Scored, score_history_matrix
+from holdfast.application.histories import history_matrix, history_matrix_of_lists
 from holdfast.application.parallel import map_in_order
 from holdfast.application.records import RunContext, status_columns, status_fields
 from holdfast.application.resilience import RetryPolicy, numbered_batches, run_over_rows
 from holdfast.domain.neighbours import (
     copurchase_neighbours,
-    divide_by_row_max,
-    entry_rows,
     reverse_neighbours,
     semantic_neighbours,
-    top_k_within_rows,
 )
 from holdfast.domain.scoring import (
     ScoringWeights,
     affinity_rows,
-    blend_confidence,
     popularity_prior,
     predicted_value,
 )
@@ -78,9 +77,6 @@ CANDIDATE_TYPE = pa.struct(
         pa.field("popularity", pa.float64()),
     ]
 )
-
-# a pool entry's stored value: below the 6-decimal resolution of confidence
-_POOL_MARK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -141,44 +137,6 @@ class RecommenderModel:
             dtype=np.int64,
             count=len(segment_ids),
         )
-
-
-def history_matrix(
-    histories: Sequence[Sequence[str] | None], index: dict[str, int], n_items: int
-) -> sparse.csr_matrix:
-    """(customers x items) 0/1 matrix of what each customer bought; unknown
-    products are ignored."""
-    indptr, indices = [0], []
-    for products in histories:
-        known = sorted({index[p] for p in products or () if p in index})
-        indices.extend(known)
-        indptr.append(len(indices))
-    data = np.ones(len(indices), dtype=np.float32)
-    return sparse.csr_matrix(
-        (data, np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
-        shape=(len(histories), n_items),
-    )
-
-
-def history_matrix_of_lists(products: pa.Array, known: pa.Array) -> sparse.csr_matrix:
-    """history_matrix of an Arrow list<string> column (one row per list, a
-    null list is empty), the products looked up in `known` (the catalog in
-    index order) in one vectorised call instead of one dict lookup each."""
-    if isinstance(products, pa.ChunkedArray):
-        products = products.combine_chunks()
-    n_rows = len(products)
-    lengths = pc.fill_null(pc.list_value_length(products), 0).to_numpy(zero_copy_only=False)
-    positions = pc.index_in(pc.list_flatten(products), value_set=known)
-    items = pc.fill_null(positions, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths.astype(np.int64))
-    found = items >= 0
-    history = sparse.csr_matrix(
-        (np.ones(int(found.sum()), dtype=np.float32), (rows[found], items[found])),
-        shape=(n_rows, len(known)),
-    )
-    history.sum_duplicates()  # sorted columns; a product bought twice counts once
-    history.data[:] = 1.0
-    return history
 
 
 def fit_recommender(
@@ -256,7 +214,7 @@ def _segment_pools(affinity: np.ndarray, popularity: np.ndarray, size: int) -> s
     all_cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
     return sparse.csr_matrix(
         (
-            np.full(all_cols.size, _POOL_MARK),
+            np.full(all_cols.size, POOL_MARK),
             (np.concatenate(rows) if rows else all_cols, all_cols),
         ),
         shape=(n_groups, n_items),
@@ -292,145 +250,27 @@ def output_schema() -> pa.Schema:
     )
 
 
-@dataclass(frozen=True)
-class _Scored:
-    """One customer's candidates, best first (parallel arrays)."""
-
-    items: np.ndarray
-    confidence: np.ndarray
-    copurchase: np.ndarray
-    semantic: np.ndarray
-    affinity: np.ndarray
-
-
-def _entry_keys(matrix: sparse.csr_matrix) -> np.ndarray:
-    """row * n_cols + col of each stored entry, in storage order."""
-    return entry_rows(matrix) * matrix.shape[1] + matrix.indices.astype(np.int64)
-
-
-# keys of a batch with fewer cells than this are sorted as int32 (half the bytes)
-_INT32_CELLS = 1 << 31
-
-
-def _union(keys: np.ndarray, excluded: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct keys not in `excluded`, sorted; the position of each
-    input key among them, len(distinct) for an excluded one). One stable
-    argsort of the keys (int32 when the batch has fewer than _INT32_CELLS
-    cells): equal keys become one group, excluded groups are dropped."""
-    dtype = np.int32 if n_cells < _INT32_CELLS else np.int64
-    packed = keys.astype(dtype, copy=False)
-    order = np.argsort(packed, kind="stable")
-    ordered = packed[order]
-    first = np.empty(ordered.size, dtype=bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    distinct = ordered[first]
-    group = np.cumsum(first) - 1
-    if excluded.size and distinct.size:
-        dropped = np.zeros(distinct.size + 1, dtype=bool)
-        at = np.searchsorted(distinct, excluded.astype(dtype, copy=False))
-        found = at < distinct.size
-        at = at[found]
-        dropped[at[distinct[at] == excluded[found]]] = True
-        kept = ~dropped[:-1]
-        # kept groups renumbered in order; dropped ones (and the spare slot) last
-        renumber = np.cumsum(kept) - 1
-        renumber[~kept] = np.count_nonzero(kept)
-        group = renumber[group]
-        distinct = distinct[kept]
-    where = np.empty(keys.size, dtype=np.int64)
-    where[order] = group
-    return distinct.astype(np.int64), where
-
-
 def score_histories(
     model: RecommenderModel,
     histories: Sequence[Sequence[str] | None],
     segment_ids: Sequence[int | None],
     k: int,
     weights: ScoringWeights,
-) -> list[_Scored]:
+) -> list[Scored]:
     """The best `k` candidates of each customer (vectorised over the batch).
 
     A customer's candidates are the products their purchases vote for in
     either reversed neighbour list, plus their segment's pool, less what they
     bought. Each signal is scaled by the customer's best candidate for it.
     The entries of the three sources meet on one key (row, product), sorted
-    once (_union), and only each customer's best bucket of scores is sorted
+    once (application.candidates), and only each customer's best bucket of scores is sorted
     (top_k_within_rows); a pool entry carries the pool's mark (1e-9) in its
     co-purchase signal."""
     history = history_matrix(histories, model.index, len(model.product_ids))
     return score_history_matrix(model, history, segment_ids, k, weights)
 
 
-def score_history_matrix(
-    model: RecommenderModel,
-    history: sparse.csr_matrix,
-    segment_ids: Sequence[int | None],
-    k: int,
-    weights: ScoringWeights,
-) -> list[_Scored]:
-    """score_histories for histories given as a (customers x items) 0/1
-    matrix with sorted columns (history_matrix, history_matrix_of_lists)."""
-    n_customers, n_items = history.shape
-    copurchase = history @ model.copurchase
-    semantic = history @ model.semantic
-    copurchase.eliminate_zeros()
-    semantic.eliminate_zeros()
-    rows_of_group = model.rows_for_segments(segment_ids)
-    pools = model.pools[rows_of_group]
-    cp_keys, sem_keys = _entry_keys(copurchase), _entry_keys(semantic)
-    # products the customer bought are no candidates: their entries land in
-    # a spare last slot, dropped
-    keys, where = _union(
-        np.concatenate([cp_keys, sem_keys, _entry_keys(pools)]),
-        _entry_keys(history),
-        n_customers * n_items,
-    )
-    n_cp, n_sem = cp_keys.size, sem_keys.size
-    cp_all, sem_all = np.zeros(keys.size + 1), np.zeros(keys.size + 1)
-    cp_all[where[:n_cp]] = copurchase.data
-    sem_all[where[n_cp : n_cp + n_sem]] = semantic.data
-    in_pool = np.zeros(keys.size + 1, dtype=bool)
-    in_pool[where[n_cp + n_sem :]] = True
-    cp_all, sem_all, in_pool = cp_all[:-1], sem_all[:-1], in_pool[:-1]
-    # keys are sorted: each customer's run of them starts at row * n_items
-    starts = np.searchsorted(keys, np.arange(n_customers + 1, dtype=np.int64) * n_items)
-    rows = np.repeat(np.arange(n_customers, dtype=np.int64), np.diff(starts))
-    cols = keys - rows * n_items
-    cp_all = divide_by_row_max(cp_all, starts) + np.where(in_pool, _POOL_MARK, 0.0)
-    sem_all = divide_by_row_max(sem_all, starts)
-    # segment affinity with no weight (the default) adds exactly 0 to every
-    # confidence: then it is looked up for the kept candidates only
-    weighted_affinity = weights.segment != 0
-    aff_all = (
-        model.affinity[rows_of_group[rows], cols].astype(np.float64)
-        if weighted_affinity
-        else np.zeros(rows.size)
-    )
-    confidence_all = blend_confidence(cp_all, sem_all, aff_all, model.popularity[cols], weights)
-    top = top_k_within_rows(rows, cols, confidence_all, k, n_customers)
-    top_rows, top_cols = rows[top], cols[top]
-    cp, sem, confidence = cp_all[top], sem_all[top], confidence_all[top]
-    aff = (
-        aff_all[top]
-        if weighted_affinity
-        else model.affinity[rows_of_group[top_rows], top_cols].astype(np.float64)
-    )
-    starts = np.searchsorted(top_rows, np.arange(n_customers + 1))
-    return [
-        _Scored(
-            items=top_cols[starts[r] : starts[r + 1]],
-            confidence=confidence[starts[r] : starts[r + 1]],
-            copurchase=cp[starts[r] : starts[r + 1]],
-            semantic=sem[starts[r] : starts[r + 1]],
-            affinity=aff[starts[r] : starts[r + 1]],
-        )
-        for r in range(n_customers)
-    ]
-
-
-def _candidates_array(model: RecommenderModel, per_customer: list[_Scored | None]) -> pa.Array:
+def _candidates_array(model: RecommenderModel, per_customer: list[Scored | None]) -> pa.Array:
     lengths = np.asarray([0 if s is None else s.items.size for s in per_customer], dtype=np.int32)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     present = [s for s in per_customer if s is not None]
@@ -481,7 +321,7 @@ def _score_record_batch(job: _ScoringJob, item: tuple[int, pa.RecordBatch]) -> p
     )
     segment_ids = batch.column("segment_id").to_pylist()
 
-    def score(rows: list[int]) -> list[_Scored]:
+    def score(rows: list[int]) -> list[Scored]:
         return score_history_matrix(
             job.model,
             history[np.asarray(rows, dtype=np.int64)],

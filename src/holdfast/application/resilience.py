@@ -194,41 +194,71 @@ def run_in_batches(
                 )
             continue
         # The batch failed: isolate the records, one call each.
-        singles: list[tuple[int, _CallResult[R]]] = [
-            (i, _call(fn, [record], policy, sleep, [batch_keys[i]], result.attempts))
-            for i, record in enumerate(batch)
-        ]
-        latency = (clock() - started) * 1000.0
-        for i, single in singles:
-            attempts = result.attempts + single.attempts
-            if single.values is not None:
-                yield Outcome(
-                    offset + i,
-                    single.values[0],
-                    None,
-                    None,
-                    attempts,
-                    batch_number,
-                    latency,
-                    result.attempts,
-                )
-            else:
-                assert single.error is not None
-                reason = (
-                    REASON_PERMANENT
-                    if isinstance(single.error, PermanentError)
-                    else REASON_RETRIES_EXHAUSTED
-                )
-                yield Outcome(
-                    offset + i,
-                    None,
-                    reason,
-                    _describe(single.error),
-                    attempts,
-                    batch_number,
-                    latency,
-                    result.attempts,
-                )
+        yield from _isolated(
+            fn,
+            batch,
+            batch_keys,
+            first_index=offset,
+            batch_number=batch_number,
+            batch_attempts=result.attempts,
+            policy=policy,
+            sleep=sleep,
+            clock=clock,
+            started=started,
+        )
+
+
+def _isolated(
+    fn: Callable[[list[P]], Sequence[R]],
+    batch: list[P],
+    batch_keys: Sequence[str],
+    *,
+    first_index: int,
+    batch_number: int,
+    batch_attempts: int,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    started: float,
+) -> Iterator[Outcome[R]]:
+    """The outcomes of a failed batch's records, each called on its own (its attempts
+    counted on from the batch's); a record that still fails is a dead letter. Every
+    outcome's latency is the batch's, from `started` until all its records are done."""
+    singles: list[tuple[int, _CallResult[R]]] = [
+        (i, _call(fn, [record], policy, sleep, [batch_keys[i]], batch_attempts))
+        for i, record in enumerate(batch)
+    ]
+    elapsed = (clock() - started) * 1000.0
+    for i, single in singles:
+        attempts = batch_attempts + single.attempts
+        if single.values is not None:
+            yield Outcome(
+                first_index + i,
+                single.values[0],
+                None,
+                None,
+                attempts,
+                batch_number,
+                elapsed,
+                batch_attempts,
+            )
+        else:
+            assert single.error is not None
+            reason = (
+                REASON_PERMANENT
+                if isinstance(single.error, PermanentError)
+                else REASON_RETRIES_EXHAUSTED
+            )
+            yield Outcome(
+                first_index + i,
+                None,
+                reason,
+                _describe(single.error),
+                attempts,
+                batch_number,
+                elapsed,
+                batch_attempts,
+            )
 
 
 def numbered_batches(batches: Iterable[B], batch_size: int) -> Iterator[tuple[int, B]]:

@@ -15,10 +15,7 @@ import yaml
 from holdfast.evaluation.blend import BlendWeights
 from holdfast.evaluation.harness import EvaluationSettings, evaluate, format_report
 from holdfast.evaluation.split import SPLITS, Split
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_FAILED = 1
+from holdfast.ops.exit_codes import ExitCode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,12 +118,12 @@ def run_evaluate(
     parquet = Path(args.parquet)
     if not parquet.is_file():
         print(f"holdfast evaluate: {parquet} does not exist", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         settings = settings_from(args)
     except ValueError as error:
         print(f"holdfast evaluate: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         report = evaluate(
             parquet,
@@ -139,8 +136,8 @@ def run_evaluate(
         )
     except RuntimeError as error:
         print(f"holdfast evaluate: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.DBT_FAILED
     print(format_report(report))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return EXIT_OK
+    return ExitCode.OK

@@ -146,19 +146,9 @@ def _evaluate_pipeline(
     log: Callable[[str], None],
 ) -> None:
     built = time.monotonic()
-    db_path = work / pipeline.WAREHOUSE_FILE
-    if settings.reuse_build and db_path.exists():
-        log(f"scoring the warehouse already built at {db_path}")
-    else:
-        log("building the pipeline on the train files (dbt build)...")
-        db_path = pipeline.build(
-            project,
-            data.landing_dir,
-            work,
-            settings.dbt_vars,
-            dbt_executable=dbt_executable,
-            env=env,
-        )
+    db_path = _built_warehouse(
+        data, settings, project=project, dbt_executable=dbt_executable, env=env, work=work, log=log
+    )
     output = pipeline.read_output(db_path)
     build_seconds = round(time.monotonic() - built, 1)
     segments = [output.segment_of.get(c, -1) for c in interactions.customer_ids]
@@ -204,9 +194,40 @@ def _evaluate_pipeline(
             report,
         ),
     }
-    methods = report["methods"]
+    report["target"] = _target(report["methods"])
+
+
+def _built_warehouse(
+    data: SplitData,
+    settings: EvaluationSettings,
+    *,
+    project: Path,
+    dbt_executable: str,
+    env: dict[str, str],
+    work: Path,
+    log: Callable[[str], None],
+) -> Path:
+    """The warehouse of the pipeline built on the train files: `dbt build` into `work`,
+    or the one already there when the settings say to reuse it."""
+    db_path = work / pipeline.WAREHOUSE_FILE
+    if settings.reuse_build and db_path.exists():
+        log(f"scoring the warehouse already built at {db_path}")
+        return db_path
+    log("building the pipeline on the train files (dbt build)...")
+    return pipeline.build(
+        project,
+        data.landing_dir,
+        work,
+        settings.dbt_vars,
+        dbt_executable=dbt_executable,
+        env=env,
+    )
+
+
+def _target(methods: dict[str, Any]) -> dict[str, float | None]:
+    """holdfast's hit rate against popularity's (a ratio) and item-kNN's (a difference)."""
     popularity = methods["popularity"]["hit_rate_at_k"]
-    report["target"] = {
+    return {
         "holdfast_vs_popularity": round(methods["holdfast"]["hit_rate_at_k"] / popularity, 3)
         if popularity
         else None,

@@ -25,13 +25,14 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 import duckdb
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
+from holdfast import environment
 from holdfast.application.alerting import (
     Alert,
     AlertSink,
@@ -241,45 +242,26 @@ class WebhookSink:
         return attempts
 
 
-def _positive(env: dict[str, str], name: str, default: float, *, zero: bool = False) -> float:
-    """A finite number > 0 (>= 0 with `zero`) from `env[name]`, else `default`."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-    if not (value >= 0 if zero else value > 0) or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number {'>=' if zero else '>'} 0")
-    return value
-
-
 def sinks_from_environment(
-    default_jsonl: Path, env: dict[str, str] | None = None
+    default_jsonl: Path, env: Mapping[str, str] | None = None
 ) -> list[AlertSink]:
-    """The log always; the JSON-lines file (HOLDFAST_ALERT_JSONL_PATH, else `default_jsonl`;
-    'off' disables it); the webhook when HOLDFAST_ALERT_WEBHOOK_URL is set (attempt timeout
-    HOLDFAST_ALERT_WEBHOOK_TIMEOUT, retries HOLDFAST_ALERT_WEBHOOK_RETRIES, first backoff
-    HOLDFAST_ALERT_WEBHOOK_BACKOFF, total time per run HOLDFAST_ALERT_WEBHOOK_BUDGET)."""
-    env = dict(os.environ) if env is None else env
+    """The log always; the JSON-lines file (`default_jsonl` unless
+    HOLDFAST_ALERT_JSONL_PATH names another or is 'off'); the webhook when
+    HOLDFAST_ALERT_WEBHOOK_URL is set. The variables are the process's, or `env`'s;
+    holdfast.environment.alert_sinks reads and checks them."""
+    settings = environment.alert_sinks(env)
     sinks: list[AlertSink] = [LogSink()]
-    jsonl = env.get("HOLDFAST_ALERT_JSONL_PATH", "").strip()
-    if jsonl.lower() != "off":
-        sinks.append(JsonLinesSink(Path(jsonl) if jsonl else default_jsonl))
-    url = env.get("HOLDFAST_ALERT_WEBHOOK_URL", "").strip()
-    if url:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("HOLDFAST_ALERT_WEBHOOK_URL must be an http(s) URL")
+    if settings.jsonl_enabled:
+        sinks.append(JsonLinesSink(settings.jsonl_path or default_jsonl))
+    webhook = settings.webhook
+    if webhook is not None:
         sinks.append(
             WebhookSink(
-                url,
-                timeout_seconds=_positive(env, "HOLDFAST_ALERT_WEBHOOK_TIMEOUT", 5.0),
-                max_retries=int(_positive(env, "HOLDFAST_ALERT_WEBHOOK_RETRIES", 3, zero=True)),
-                initial_backoff_seconds=_positive(
-                    env, "HOLDFAST_ALERT_WEBHOOK_BACKOFF", 0.5, zero=True
-                ),
-                budget_seconds=_positive(env, "HOLDFAST_ALERT_WEBHOOK_BUDGET", 30.0),
+                webhook.url,
+                timeout_seconds=webhook.timeout_seconds,
+                max_retries=webhook.max_retries,
+                initial_backoff_seconds=webhook.initial_backoff_seconds,
+                budget_seconds=webhook.budget_seconds,
             )
         )
     return sinks

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from holdfast import environment
 from holdfast.application.faults import StepFaults
 from holdfast.application.ports import TextEncoder
 from holdfast.application.resilience import FatalError
@@ -116,10 +117,7 @@ class SentenceTransformerEncoder:
     def __init__(
         self, folder: Path, version: str, device: str = "cpu", *, bfloat16: bool = False
     ) -> None:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        environment.load_models_offline()
         self._bfloat16 = bfloat16
         self._version = version
         self._torch_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="holdfast-torch")
@@ -189,11 +187,6 @@ class SentenceTransformerEncoder:
         return vectors / np.where(norms > 0, norms, 1.0)
 
 
-def model_cache_dir() -> Path:
-    """Where ONNX exports are cached (HOLDFAST_MODEL_CACHE, default data/models)."""
-    return Path(os.environ.get("HOLDFAST_MODEL_CACHE", "data/models")).expanduser()
-
-
 @lru_cache(maxsize=2)
 def load_encoder(spec: str = DEFAULT_SPEC) -> TextEncoder:
     """The encoder for a spec, loaded once per process (an ONNX spec exports
@@ -203,7 +196,7 @@ def load_encoder(spec: str = DEFAULT_SPEC) -> TextEncoder:
     if spec in ONNX_SPECS:
         from holdfast.infrastructure.onnx_encoder import OnnxEncoder, cached_export
 
-        export = cached_export(folder, model_cache_dir(), quantize=ONNX_SPECS[spec])
+        export = cached_export(folder, environment.model_cache_dir(), quantize=ONNX_SPECS[spec])
         return OnnxEncoder(export, version)
     return SentenceTransformerEncoder(folder, version, bfloat16=spec == PACKAGED_BF16_SPEC)
 

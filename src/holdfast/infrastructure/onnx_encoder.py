@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from holdfast import environment
+
 ONNX_FILE = "model.onnx"
 MANIFEST = "holdfast-export.json"
 
@@ -42,7 +44,7 @@ def export_model(folder: Path, out_dir: Path, *, quantize: bool) -> Path:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    os.environ["HF_HUB_OFFLINE"] = "1"
+    environment.load_models_offline(quiet=False)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
     transformer = model[0].auto_model.eval()

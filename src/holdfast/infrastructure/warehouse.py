@@ -7,7 +7,6 @@ the result in record batches, so memory holds one batch, not a table.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from holdfast import environment
 from holdfast.application.parallel import in_one_thread
 from holdfast.application.records import RunContext, array_to_vectors
 from holdfast.infrastructure.spark_io import is_spark_session
@@ -230,13 +230,8 @@ def pending_records(
     `unchanged_when`. With both recency columns, `previous_recency_column`
     (a column of the previous output that each run stamps on the rows it
     writes, with the same clock as `recency_column`), an incremental run
-    whose previous rows all meet the settings conditions and whose source
-    rows all have a recency value looks for changed rows only among the
-    source rows written since the previous output's newest row: every older
-    source row was there, unchanged, when the step last wrote, so the
-    previous output holds its result (to retry if it failed). The full join
-    of the two 2-million-row tables took 0.9-1.7 s; the pending keys are
-    the same (tests/unit/test_warehouse.py).
+    may look for changed rows only among the newest source rows
+    (_watermark_queries).
     """
     source_view = view(con, source, f"hf_source_{key}")
     order = order_by or f"s.{key}"
@@ -247,8 +242,39 @@ def pending_records(
             f"where {where} order by {order}"
         )
         return PendingRecords(sql=sql, params=[])
-    previous_view = view(con, previous, f"hf_previous_{key}")
-    matched = " and ".join([f"p.{key} = s.{key}", *unchanged_when, *settings_unchanged_when])
+    return _pending_since_previous(
+        source_view,
+        view(con, previous, f"hf_previous_{key}"),
+        key=key,
+        listed=listed,
+        order=order,
+        where=where,
+        matched=" and ".join([f"p.{key} = s.{key}", *unchanged_when, *settings_unchanged_when]),
+        params=[*unchanged_params, *settings_params, max_failed_runs],
+        recency_column=recency_column,
+        previous_recency_column=previous_recency_column,
+        settings_unchanged_when=settings_unchanged_when,
+        settings_params=settings_params,
+    )
+
+
+def _pending_since_previous(
+    source_view: str,
+    previous_view: str,
+    *,
+    key: str,
+    listed: str,
+    order: str,
+    where: str,
+    matched: str,
+    params: list,
+    recency_column: str | None,
+    previous_recency_column: str | None,
+    settings_unchanged_when: Sequence[str],
+    settings_params: Sequence[Any],
+) -> PendingRecords:
+    """pending_records when the step has a previous output: the source rows with no
+    `matched` previous row, or whose previous row failed and may be retried."""
     retry = "(p.status = 'failed' and p.failed_runs < ?)"
     selection = (
         f"from {source_view} as s left join {previous_view} as p on {matched} "
@@ -263,26 +289,24 @@ def pending_records(
     keys_columns = f"s.{key}, coalesce(p.failed_runs, 0) as previous_failed_runs{recent}"
     watermark_sql = keys_since_sql = None
     if recency_column and previous_recency_column:
-        settings_hold = " and ".join(settings_unchanged_when) or "true"
-        watermark_sql = (
-            f"select (select max(p.{previous_recency_column}) from {previous_view} as p), "
-            f"(select count(*) from {previous_view} as p where ({settings_hold}) is not true) "
-            f"+ (select count(*) from {source_view} as s where s.{recency_column} is null)"
-        )
-        keys_since_sql = (
-            f"select {keys_columns} from (select * from {source_view} "
-            f"where {recency_column} >= ?) as s left join {previous_view} as p on {matched} "
-            f"where ({where}) and (p.{key} is null or {retry}) "
-            f"union all select {keys_columns} from {source_view} as s "
-            f"inner join {previous_view} as p on p.{key} = s.{key} "
-            f"where s.{recency_column} < ? and ({where}) and {retry}"
+        watermark_sql, keys_since_sql = _watermark_queries(
+            source_view,
+            previous_view,
+            key=key,
+            recency_column=recency_column,
+            previous_recency_column=previous_recency_column,
+            settings_unchanged_when=settings_unchanged_when,
+            keys_columns=keys_columns,
+            matched=matched,
+            where=where,
+            retry=retry,
         )
     return PendingRecords(
         sql=(
             f"select {listed}, coalesce(p.failed_runs, 0) as previous_failed_runs "
             f"{selection} order by {order}"
         ),
-        params=[*unchanged_params, *settings_params, max_failed_runs],
+        params=params,
         keys_sql=f"select {keys_columns} {selection}",
         keys_table=keys_table,
         rows_sql=f"{rows_from} order by {order}",
@@ -298,14 +322,53 @@ def pending_records(
     )
 
 
+def _watermark_queries(
+    source_view: str,
+    previous_view: str,
+    *,
+    key: str,
+    recency_column: str,
+    previous_recency_column: str,
+    settings_unchanged_when: Sequence[str],
+    keys_columns: str,
+    matched: str,
+    where: str,
+    retry: str,
+) -> tuple[str, str]:
+    """(watermark_sql, keys_since_sql) of pending_records with both recency columns.
+
+    An incremental run whose previous rows all meet the settings conditions
+    and whose source rows all have a recency value looks for changed rows
+    only among the source rows written since the previous output's newest
+    row: every older source row was there, unchanged, when the step last
+    wrote, so the previous output holds its result (to retry if it failed).
+    The full join of the two 2-million-row tables took 0.9-1.7 s; the pending
+    keys are the same (tests/unit/test_warehouse.py).
+    """
+    settings_hold = " and ".join(settings_unchanged_when) or "true"
+    watermark_sql = (
+        f"select (select max(p.{previous_recency_column}) from {previous_view} as p), "
+        f"(select count(*) from {previous_view} as p where ({settings_hold}) is not true) "
+        f"+ (select count(*) from {source_view} as s where s.{recency_column} is null)"
+    )
+    keys_since_sql = (
+        f"select {keys_columns} from (select * from {source_view} "
+        f"where {recency_column} >= ?) as s left join {previous_view} as p on {matched} "
+        f"where ({where}) and (p.{key} is null or {retry}) "
+        f"union all select {keys_columns} from {source_view} as s "
+        f"inner join {previous_view} as p on p.{key} = s.{key} "
+        f"where s.{recency_column} < ? and ({where}) and {retry}"
+    )
+    return watermark_sql, keys_since_sql
+
+
 def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
     """The first row of a query, or None."""
     rows = con.execute(sql, list(params or [])).fetchall()
     return rows[0] if rows else None
 
 
-STEP_MEMORY_LIMIT_ENV = "HOLDFAST_DUCKDB_STEP_MEMORY_LIMIT"
-PROFILE_MEMORY_LIMIT_ENV = "HOLDFAST_DUCKDB_MEMORY_LIMIT"
+STEP_MEMORY_LIMIT_ENV = environment.STEP_MEMORY_LIMIT
 
 
 def _shown_limit(limit: str) -> str:
@@ -339,7 +402,7 @@ def lower_memory_limit(con: Any, limit: str | None) -> tuple[str | None, Any]:
         con.execute(f"set memory_limit = '{limit}'")
     except duckdb.Error as error:
         return f"memory_limit kept at {shown} ({type(error).__name__}: {error})", lambda: None
-    profile = os.environ.get(PROFILE_MEMORY_LIMIT_ENV, "1500MB")
+    profile = environment.duckdb_memory_limit()
     previous = profile if _shown_limit(profile) == shown else shown
 
     def restore() -> None:

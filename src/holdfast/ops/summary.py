@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from holdfast import reading
-from holdfast.reading import Source
+from holdfast.ops import reading
+from holdfast.ops.reading import Source
 
 ANALYST_TABLES = (
     "marts.dim_customers",

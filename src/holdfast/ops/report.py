@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
-from holdfast import charts
 from holdfast.domain.privacy import mask_emails
+from holdfast.ops import charts
 
 STEPS = ("embed_products", "vectorize_customers", "assign_segments", "recommend")
 
@@ -212,6 +212,18 @@ def _alerts_table(alerts: list[dict[str, Any]], latest_run_id: str | None) -> st
 
 
 def _charts(data: ReportData, t: Thresholds) -> list[str]:
+    """Every chart of the report, in the order it shows them."""
+    run_index = {r["run_id"]: i for i, r in enumerate(data.runs)}
+    return [
+        *_batch_charts(data, t),
+        *_latency_charts(data, run_index),
+        *_model_charts(data, t, run_index),
+        *_step_charts(data),
+    ]
+
+
+def _batch_charts(data: ReportData, t: Thresholds) -> list[str]:
+    """Customer lines against the expected band, and schema error rates, per batch."""
     out = []
     customers = [b for b in data.batches if b["source"] == "customers"] or data.batches
     labels = [b["batch_id"] for b in customers]
@@ -247,8 +259,13 @@ def _charts(data: ReportData, t: Thresholds) -> list[str]:
             highlight=[bool(b["is_error_rate_breached"]) for b in data.batches],
         )
     )
+    return out
+
+
+def _latency_charts(data: ReportData, run_index: dict[str, int]) -> list[str]:
+    """Latency percentiles per model call over runs, one chart per step."""
+    out = []
     run_labels = [_short(r["run_id"]) for r in data.runs]
-    run_index = {r["run_id"]: i for i, r in enumerate(data.runs)}
     for step in STEPS:
         series: dict[str, list[float | None]] = {}
         for metric in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
@@ -262,6 +279,14 @@ def _charts(data: ReportData, t: Thresholds) -> list[str]:
                 f"latency-{step}", f"Latency per model call, {step} (ms)", run_labels, series
             )
         )
+    return out
+
+
+def _model_charts(data: ReportData, t: Thresholds, run_index: dict[str, int]) -> list[str]:
+    """What the models produced: confidence of the latest run, shift (PSI) and segment
+    sizes over runs."""
+    out = []
+    run_labels = [_short(r["run_id"]) for r in data.runs]
     out.append(
         charts.bar_chart(
             "confidence-histogram",
@@ -299,6 +324,13 @@ def _charts(data: ReportData, t: Thresholds) -> list[str]:
             "segment-sizes", "Customers per segment over runs", run_labels, segment_series
         )
     )
+    return out
+
+
+def _step_charts(data: ReportData) -> list[str]:
+    """The dead-letter queue over runs; the latest run's slowest steps and peak memory."""
+    out = []
+    run_labels = [_short(r["run_id"]) for r in data.runs]
     out.append(
         charts.bar_chart(
             "dead-letter-queue",

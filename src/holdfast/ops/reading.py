@@ -1,7 +1,7 @@
 """What the analysts' commands read, and what they say when they cannot.
 
 `holdfast query`, `holdfast summary` and `holdfast report` read the published
-snapshot (holdfast.publish) by default: its own DuckDB file, replaced whole
+snapshot (holdfast.ops.publish) by default: its own DuckDB file, replaced whole
 after each build that passed its tests, never held by a writer, so a read
 always gets in, even while `holdfast run` writes the warehouse. `--live`
 reads the working warehouse instead, which DuckDB refuses to open, even

@@ -18,7 +18,6 @@ Paths (relative ones are relative to the project):
 from __future__ import annotations
 
 import json
-import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from holdfast import environment
 from holdfast.application.alerting import Alert, deliver
 from holdfast.infrastructure.alert_sinks import (
     DuckDBDeliveryLedger,
@@ -35,16 +35,8 @@ from holdfast.infrastructure.alert_sinks import (
     sinks_from_environment,
 )
 from holdfast.infrastructure.run_alerts import read_run_alerts, record_run_alert
-from holdfast.publish import publish_snapshot, published_path
-from holdfast.report import write_report as render_report_file
-
-DEFAULT_REPORT_PATH = "data/warehouse/holdfast_report.html"
-DEFAULT_ALERTS_PATH = "data/warehouse/holdfast_alerts.jsonl"
-
-
-def _path(project: Path, env_name: str, default: str) -> Path:
-    path = Path(os.environ.get(env_name, "").strip() or default)
-    return path if path.is_absolute() else project / path
+from holdfast.ops.publish import publish_snapshot
+from holdfast.ops.report import write_report as render_report_file
 
 
 @dataclass(frozen=True)
@@ -88,7 +80,7 @@ def alert_ids(warehouse: Path) -> set[str]:
 
 def deliver_alerts(project: Path, warehouse: Path) -> list[Alert]:
     """Send every alert not yet delivered to each sink; record outcomes in ops.alert_deliveries."""
-    sinks = sinks_from_environment(_path(project, "HOLDFAST_ALERT_JSONL_PATH", DEFAULT_ALERTS_PATH))
+    sinks = sinks_from_environment(environment.alert_jsonl_path(project))
     con = duckdb.connect(str(warehouse))
     try:
         alerts = read_alerts(con) + read_run_alerts(con)
@@ -115,13 +107,13 @@ def deliver_alerts(project: Path, warehouse: Path) -> list[Alert]:
 
 def write_report(project: Path, warehouse: Path, out: Path | None = None) -> Path:
     """Write the HTML report of `warehouse` (default HOLDFAST_REPORT_PATH)."""
-    target = out if out is not None else _path(project, "HOLDFAST_REPORT_PATH", DEFAULT_REPORT_PATH)
+    target = out if out is not None else environment.report_path(project)
     return render_report_file(warehouse, target)
 
 
 def run_results_path(project: Path, dbt_args: Sequence[str]) -> Path:
     """dbt's run_results.json for `dbt_args` (--target-path, DBT_TARGET_PATH, else target/)."""
-    target = os.environ.get("DBT_TARGET_PATH") or "target"
+    target = environment.dbt_target_path()
     args = list(dbt_args)
     for i, arg in enumerate(args):
         if arg == "--target-path" and i + 1 < len(args):
@@ -193,7 +185,7 @@ def after_build(
     if not warehouse.exists():  # dbt failed before creating it: nothing to deliver or show
         print(f"holdfast run: no warehouse at {warehouse}; nothing published", file=sys.stderr)
         return result
-    target = published_path(project)
+    target = environment.published_path(project)
     if not build.passed:
         alert = snapshot_not_published_alert(build, target)
         print(f"holdfast run: {alert.message}", file=sys.stderr)

@@ -18,13 +18,6 @@ from pathlib import Path
 import duckdb
 
 PUBLISHED_SCHEMAS = ("marts", "ops")
-DEFAULT_PUBLISHED_PATH = "data/warehouse/holdfast_published.duckdb"
-
-
-def published_path(project: Path) -> Path:
-    """The snapshot: HOLDFAST_PUBLISHED_PATH (relative to the project), else the default."""
-    path = Path(os.environ.get("HOLDFAST_PUBLISHED_PATH", "").strip() or DEFAULT_PUBLISHED_PATH)
-    return path if path.is_absolute() else project / path
 
 
 def _ident(name: str) -> str:
