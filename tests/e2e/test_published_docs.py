@@ -18,7 +18,7 @@ import yaml
 from tests.conftest import MART_TABLES, PROJECT_ROOT, make_warehouse
 
 from holdfast.datagen.synthetic import generate_landing
-from holdfast.publish import publish_snapshot
+from holdfast.ops.publish import publish_snapshot
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,9 @@ def blobs(n: int, seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def fitted() -> HdbscanFitted:
-    return HdbscanClusterer(min_cluster_size=40, min_samples=10).fit(blobs(3000, 1))
+    return HdbscanClusterer(
+        min_cluster_size=40, min_samples=10, cluster_selection_method="leaf"
+    ).fit(blobs(3000, 1))
 
 
 def test_prediction_matches_hdbscan_point_for_point(fitted):
@@ -51,7 +53,9 @@ def test_points_on_training_points_and_empty_batches(fitted):
 
 def test_no_cluster_predicts_noise():
     flat = np.random.default_rng(4).uniform(0, 1, (60, 2))
-    model = HdbscanClusterer(min_cluster_size=50, min_samples=5).fit(flat)
+    model = HdbscanClusterer(
+        min_cluster_size=50, min_samples=5, cluster_selection_method="leaf"
+    ).fit(flat)
     assert model.n_clusters == 0
     labels, strengths = model.predict(flat[:7])
     assert labels.tolist() == [-1] * 7 and strengths.tolist() == [0.0] * 7

@@ -14,9 +14,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "holdfast"
 # os.environ / os.environb in any form, os.getenv / putenv / unsetenv, a bare getenv
 # (`from os import getenv`, or DuckDB's getenv() in SQL text)
 READS_ENVIRONMENT = re.compile(r"\benviron\b|\bgetenv\b|\bputenv\b|\bunsetenv\b|\benvironb\b")
-# The composition root (entrypoints/) still reads a few variables itself; delete this
-# allowance once those reads go through holdfast.environment.
-ALLOWED_FOR_NOW = ("entrypoints/",)
 
 
 def _readers(package: Path = PACKAGE) -> dict[str, list[str]]:
@@ -24,7 +21,7 @@ def _readers(package: Path = PACKAGE) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in sorted(package.rglob("*.py")):
         name = path.relative_to(package).as_posix()
-        if name == "environment.py" or name.startswith(ALLOWED_FOR_NOW):
+        if name == "environment.py":
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
         hits = [

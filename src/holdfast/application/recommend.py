@@ -81,13 +81,14 @@ CANDIDATE_TYPE = pa.struct(
 
 @dataclass(frozen=True)
 class FitSettings:
-    """How a RecommenderModel is fitted."""
+    """How a RecommenderModel is fitted (the values come from
+    holdfast.settings.RecommenderSettings; no defaults here)."""
 
-    copurchase_neighbours: int = 100
-    semantic_neighbours: int = 20
-    pool_size: int = 50
+    copurchase_neighbours: int
+    semantic_neighbours: int
+    pool_size: int
     # the most products one product can vote for (a row of a reversed list)
-    reverse_cap: int = 200
+    reverse_cap: int
 
     def as_dict(self) -> dict[str, int]:
         return {

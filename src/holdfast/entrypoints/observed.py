@@ -7,14 +7,13 @@ wraps the returned Arrow reader (or table) so the step logs progress through
 dbt's logger (console and logs/dbt.log) and leaves a report (rows, wall and
 CPU seconds, peak memory, set-up included) for the model `ops_step_telemetry`.
 The data passes through unchanged. While the step runs, DuckDB's memory limit
-is lowered (STEP_MEMORY_LIMIT), so its page cache does not sit beside the
+is lowered (environment.step_memory_limit), so its page cache does not sit beside the
 step's own memory.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -22,14 +21,11 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
+from holdfast import environment
 from holdfast.application.telemetry import StepObserver, StepReport
 from holdfast.infrastructure import step_telemetry, warehouse
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# DuckDB's memory limit while a Python step runs (env HOLDFAST_DUCKDB_STEP_MEMORY_LIMIT;
-# empty keeps the profile's): see warehouse.lower_memory_limit
-STEP_MEMORY_LIMIT = "768MB"
 
 
 def _now_iso() -> str:
@@ -74,7 +70,7 @@ def observed_step(step: str) -> Callable[[F], F]:
             )
             observer.begin()
             lowered, restore_limit = warehouse.lower_memory_limit(
-                con, os.environ.get(warehouse.STEP_MEMORY_LIMIT_ENV, STEP_MEMORY_LIMIT)
+                con, environment.step_memory_limit()
             )
             if lowered:
                 log(f"{step}: {lowered}")

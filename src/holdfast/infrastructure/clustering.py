@@ -200,9 +200,10 @@ class HdbscanClusterer:
 
     SELECTION_METHODS = ("leaf", "eom")
 
+    # the values come from holdfast.settings.SegmentSettings; no defaults here
     min_cluster_size: int
-    min_samples: int = 10
-    cluster_selection_method: str = "leaf"
+    min_samples: int
+    cluster_selection_method: str
 
     def fit(self, points: np.ndarray) -> HdbscanFitted:
         import hdbscan

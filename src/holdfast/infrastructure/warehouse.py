@@ -368,9 +368,6 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     return rows[0] if rows else None
 
 
-STEP_MEMORY_LIMIT_ENV = environment.STEP_MEMORY_LIMIT
-
-
 def _shown_limit(limit: str) -> str:
     """How DuckDB shows a memory limit (it rounds: '1500MB' shows '1.3 GiB')."""
     scratch = duckdb.connect()

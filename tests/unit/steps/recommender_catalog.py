@@ -3,6 +3,7 @@ computations of its signals (shared by the recommender fit and scoring tests).""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -12,7 +13,8 @@ from tests.unit.fakes import table_of, unit
 from holdfast.application import recommend
 from holdfast.domain.scoring import ScoringWeights
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID
-from holdfast.settings import ScoringSettings
+from holdfast.entrypoints.steps import recommender_fit
+from holdfast.settings import RecommenderSettings, ScoringSettings
 
 # A hand-made catalog (given out of id order). Texts are one-hot except: "p-n" (never bought)
 # is about the same thing as "p-a"; "p-e" and "p-f" share a little; "p-x" has no embedding
@@ -65,7 +67,14 @@ REC_SAMPLE = (
     + [(["p-h", "p-i", "p-j"], 3)] * 2
 )
 REC_SEGMENTS = {s for _, s in REC_SAMPLE if s is not None and s != NOISE_SEGMENT_ID}
-REC_SETTINGS = recommend.FitSettings(copurchase_neighbours=5, semantic_neighbours=3, pool_size=2)
+
+
+def fit_settings(**overrides: int) -> recommend.FitSettings:
+    """The project's fit settings (RecommenderSettings' defaults), with `overrides`."""
+    return dataclasses.replace(recommender_fit.fit_settings(RecommenderSettings()), **overrides)
+
+
+REC_SETTINGS = fit_settings(copurchase_neighbours=5, semantic_neighbours=3, pool_size=2)
 REC_WEIGHTS = ScoringWeights(0.5, 0.2, 0.15, 0.15)
 
 
@@ -184,7 +193,7 @@ def fit_abc(histories, counts, segments=None, **settings) -> recommend.Recommend
         [1.0, 1.0, 1.0],
         histories,
         segments if segments is not None else [None] * len(histories),
-        recommend.FitSettings(semantic_neighbours=0, **settings),
+        fit_settings(semantic_neighbours=0, **settings),
     )
 
 

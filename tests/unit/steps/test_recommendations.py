@@ -23,6 +23,7 @@ from tests.unit.steps.recommender_catalog import (
     candidates_of,
     fit,
     fit_abc,
+    fit_settings,
     group_of,
     random_rec_customers,
     rec_batch,
@@ -32,6 +33,7 @@ from tests.unit.steps.recommender_catalog import (
     ref_popularity,
 )
 
+from holdfast.application import candidates as candidate_scoring
 from holdfast.application import recommend
 from holdfast.application.faults import StepFaults
 from holdfast.application.records import STATUS_FAILED, STATUS_OK
@@ -346,7 +348,7 @@ def test_score_histories_agrees_with_a_per_customer_reference(
     seed, int32_keys, segment_weight, monkeypatch
 ):
     if not int32_keys:  # int64 keys, taken by batches of 2**31 cells or more
-        monkeypatch.setattr(recommend, "_INT32_CELLS", 0)
+        monkeypatch.setattr(candidate_scoring, "_INT32_CELLS", 0)
     rng = np.random.default_rng(900 + seed)
     n_items = 40
     ids = [f"p{i:02d}" for i in range(n_items)]
@@ -364,7 +366,7 @@ def test_score_histories_agrees_with_a_per_customer_reference(
         rng.uniform(1, 100, size=n_items),
         histories,
         segments,
-        recommend.FitSettings(copurchase_neighbours=6, semantic_neighbours=4, pool_size=5),
+        fit_settings(copurchase_neighbours=6, semantic_neighbours=4, pool_size=5),
     )
     weights = ScoringWeights(
         copurchase=0.4, semantic=0.3, segment=segment_weight, popularity=0.3 - segment_weight

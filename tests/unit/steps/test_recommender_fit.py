@@ -18,6 +18,7 @@ from tests.unit.steps.recommender_catalog import (
     buyers_of,
     fit,
     fit_abc,
+    fit_settings,
     random_rec_customers,
     rec_batch,
     recommend_table,
@@ -107,14 +108,14 @@ def test_model_fingerprint_is_deterministic_and_content_derived():
         {"sample_segments": [*(s for _, s in REC_SAMPLE[:-2]), 0, 0]},
         {"embeddings": np.stack([REC_EMB["p-b" if p == "p-c" else p] for p in REC_IDS])},
         {"has_embedding": np.array([p not in ("p-x", "p-n") for p in REC_IDS])},
+        {"settings": fit_settings(copurchase_neighbours=1, semantic_neighbours=3, pool_size=2)},
+        {"settings": fit_settings(copurchase_neighbours=5, semantic_neighbours=1, pool_size=2)},
+        {"settings": fit_settings(copurchase_neighbours=5, semantic_neighbours=3, pool_size=3)},
         {
-            "settings": recommend.FitSettings(
-                copurchase_neighbours=1, semantic_neighbours=3, pool_size=2
+            "settings": fit_settings(
+                copurchase_neighbours=5, semantic_neighbours=3, pool_size=2, reverse_cap=1
             )
         },
-        {"settings": recommend.FitSettings(5, 1, 2)},
-        {"settings": recommend.FitSettings(5, 3, 3)},
-        {"settings": recommend.FitSettings(5, 3, 2, reverse_cap=1)},
     ],
 )
 def test_model_fingerprint_changes_when_a_fit_input_changes(change):

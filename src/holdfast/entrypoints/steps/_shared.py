@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
+from holdfast import environment
 from holdfast.application.faults import FaultPlan
 from holdfast.application.resilience import RetryPolicy
 from holdfast.infrastructure import step_telemetry
 from holdfast.settings import InferenceSettings
 
 VECTOR_DIMENSION = 384
-STREAM_BATCH_ROWS = 8192
-# env override of STREAM_BATCH_ROWS (rows per record batch a step reads); tests use it to
-# run the worker processes on small data
-STREAM_BATCH_ROWS_ENV = "HOLDFAST_STREAM_BATCH_ROWS"
 
 # worker processes start only for a step that reads at least this many
 # record batches (49,152 customers): starting them (spawning, imports, the
@@ -28,23 +24,14 @@ EMBED_STREAM_ROWS = 1024
 
 
 def stream_batch_rows() -> int:
-    """Rows per record batch a step reads (STREAM_BATCH_ROWS unless the env says otherwise)."""
-    value = os.environ.get(STREAM_BATCH_ROWS_ENV, STREAM_BATCH_ROWS)
-    try:
-        rows = int(float(str(value)))
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"config {STREAM_BATCH_ROWS_ENV} must be an integer, got {value!r}"
-        ) from None
-    if rows < 1:
-        raise ValueError(f"config {STREAM_BATCH_ROWS_ENV} must be >= 1, got {rows}")
-    return rows
+    """Rows per record batch a step reads (environment.stream_batch_rows)."""
+    return environment.stream_batch_rows()
 
 
 def retry_policy(inference: InferenceSettings, step: str) -> RetryPolicy:
     """The retry policy of `step`, with the faults injected into that step
     (HOLDFAST_INJECT_FAULTS; a malformed spec stops the step)."""
-    plan = FaultPlan.from_env(os.environ)
+    plan = FaultPlan.from_env()
     return RetryPolicy(
         max_retries=inference.max_retries,
         initial_backoff_seconds=inference.initial_backoff_seconds,
