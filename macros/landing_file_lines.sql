@@ -33,7 +33,11 @@
     {#- memory follows the biggest group of files, not the landing zone: the
         model runs in pieces (materialization batched_incremental, planner
         landing_file_pieces), each reading one group of files; the SQL run
-        whole reads no file -#}
+        whole reads no file. The landing folder (var landing_dir) is checked
+        as the SQL compiles, before any piece reads it. -#}
+    {%- if execute -%}
+        {%- do checked_var('landing_dir', kind='path') -%}
+    {%- endif -%}
     {{ landing_file_lines_of(batch_piece(landing_no_files()), extensions, csv_number_columns) }}
 {%- endmacro %}
 
