@@ -4,9 +4,10 @@
     proportion to the landing zone (2 million customers are 1.6 GB of JSON).
     This takes the files of one listing of a landing subfolder
     (landing_listed_files: ignored files left out) that still need reading, in
-    name order, cut into groups of at most landing_read_group_bytes (every
-    group has at least one file): each group is read by its own statement or
-    union branch, so memory follows the group size. On an incremental run a
+    name order, cut into groups of at most the model's `batch_bound_var`
+    bytes (landing_read_group_bytes; every group has at least one file):
+    each group is read by its own statement (landing_file_pieces), so memory
+    follows the group size. On an incremental run a
     file is skipped when `this` already holds it as it is now: the same name,
     sha256, batch id and refusal reason (a file whose verdict changed, say it
     lost a collision, is read again); checksums are computed here, one group
@@ -23,7 +24,7 @@
     (a tool that rewrites a file keeping its size and timestamp).
 #}
 {% macro landing_file_groups(subfolder, extensions) -%}
-    {%- set limit = checked_var('landing_read_group_bytes', min_value=1) | int -%}
+    {%- set limit = batch_bound() -%}
     {%- set files = [] -%}
     {%- for listed in landing_listed_files(subfolder, extensions) if listed.status != 'ignored' -%}
         {%- do files.append(listed) -%}

@@ -30,40 +30,46 @@
 {%- endmacro %}
 
 {% macro default__landing_file_lines(landing_source, subfolder, extensions, csv_number_columns=[]) -%}
-    {#- memory follows the biggest group of files, not the landing zone: each
-        group (files in name order, at most landing_read_group_bytes together,
-        at least one file) is read by its own branch of a union -#}
-    {%- set groups = landing_file_groups(subfolder, extensions) -%}
-    {%- if groups | length == 0 -%}
-        {{ landing_file_lines_of(
-            "select null::varchar as file_name, null::varchar as name_hex, null::varchar as batch_id,"
-            ~ " null::varchar as refusal_reason, null::blob as content, null::bigint as size,"
-            ~ " null::timestamptz as last_modified where false",
-            extensions,
-            csv_number_columns
-        ) }}
-    {%- elif flags.WHICH in ['run', 'build'] -%}
-        {#- one statement per group into a temp table on the model's connection:
-            DuckDB runs the branches of a union side by side, so a single
-            statement would hold every group at once -#}
-        {%- set scratch = 'holdfast_landing_read_' ~ subfolder -%}
-        {%- for group in groups -%}
-            {%- set lines_sql = landing_file_lines_of(landing_read_files(subfolder, group), extensions, csv_number_columns) -%}
-            {%- if loop.first -%}
-                {%- do run_query("create or replace temp table " ~ scratch ~ " as " ~ lines_sql) -%}
-            {%- else -%}
-                {%- do run_query("insert into " ~ scratch ~ " " ~ lines_sql) -%}
-            {%- endif -%}
-        {%- endfor %}
-    select * from {{ scratch }}
-    {%- else -%}
-        {%- for group in groups %}
-    select * from (
-        {{ landing_file_lines_of(landing_read_files(subfolder, group), extensions, csv_number_columns) }}
-    )
-            {{ "union all" if not loop.last }}
-        {%- endfor %}
+    {#- memory follows the biggest group of files, not the landing zone: the
+        model runs in pieces (materialization batched_incremental, planner
+        landing_file_pieces), each reading one group of files; the SQL run
+        whole reads no file. The landing folder (var landing_dir) is checked
+        as the SQL compiles, before any piece reads it. -#}
+    {%- if execute -%}
+        {%- do checked_var('landing_dir', kind='path') -%}
     {%- endif -%}
+    {{ landing_file_lines_of(batch_piece(landing_no_files()), extensions, csv_number_columns) }}
+{%- endmacro %}
+
+{#- a select of no landing file, with the columns of landing_read_files -#}
+{% macro landing_no_files() -%}
+    select
+        null::varchar as file_name,
+        null::varchar as name_hex,
+        null::varchar as batch_id,
+        null::varchar as refusal_reason,
+        null::blob as content,
+        null::bigint as size,
+        null::timestamptz as last_modified
+    where false
+{%- endmacro %}
+
+{#
+    The planner of the landing models (config batch_planner of
+    batched_incremental): the groups of files of landing_file_groups (config
+    `landing_subfolder`, `landing_extensions`; at most `batch_bound_var`
+    bytes each), each a select of its files (landing_read_files) that takes
+    the place of the model's batch_piece; no file to read is one piece that
+    reads nothing. One statement per group: DuckDB runs the branches of a
+    union side by side, so a single statement would hold every group at once.
+#}
+{% macro landing_file_pieces(sql) -%}
+    {%- set subfolder = config.require('landing_subfolder') -%}
+    {%- set pieces = [] -%}
+    {%- for group in landing_file_groups(subfolder, config.require('landing_extensions')) -%}
+        {%- do pieces.append(landing_read_files(subfolder, group)) -%}
+    {%- endfor -%}
+    {{ return(pieces or [landing_no_files()]) }}
 {%- endmacro %}
 
 {% macro landing_file_lines_of(files_sql, extensions, csv_number_columns=[]) -%}

@@ -156,25 +156,28 @@ final as (
 select * from final
 {%- endmacro %}
 
-{#- The verdicts of landing_listing as a list of dicts (run time only; an
-    empty list while parsing), from one listing of the folder. In `dbt run` /
-    `dbt build` that listing is also kept in ops.landing_listing (one row per
+{#- The verdicts of landing_listing as a list of dicts, from one listing of
+    the folder kept in a temp table on the model's connection. Called while a
+    landing model runs (planner landing_file_pieces); on `dbt run` / `dbt
+    build` that listing is also kept in ops.landing_listing (one row per
     entry, ignored ones included), replacing the previous listing of the same
     source. -#}
 {% macro landing_listed_files(subfolder, extensions) -%}
     {%- set files = [] -%}
     {%- if execute -%}
         {%- set scratch = 'holdfast_landing_listing_' ~ subfolder -%}
-        {%- do run_query(
-            "create or replace temp table " ~ scratch ~ " as " ~ landing_listing(subfolder, extensions)
-        ) -%}
+        {%- call statement('landing_listing', auto_begin=False) -%}
+            create or replace temp table {{ scratch }} as {{ landing_listing(subfolder, extensions) }}
+        {%- endcall -%}
         {%- for row in run_query(
             "select to_json(listed)::varchar from " ~ scratch ~ " as listed order by name_hex"
         ).rows -%}
             {%- do files.append(fromjson(row[0])) -%}
         {%- endfor -%}
         {%- if flags.WHICH in ['run', 'build'] -%}
-            {%- do run_query(landing_listing_record(subfolder, scratch)) -%}
+            {%- call statement('landing_listing_record', auto_begin=False) -%}
+                {{ landing_listing_record(subfolder, scratch) }}
+            {%- endcall -%}
         {%- endif -%}
     {%- endif -%}
     {{ return(files) }}

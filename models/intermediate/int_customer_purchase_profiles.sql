@@ -4,14 +4,23 @@
 -- each product's embedding). The vector is recomputed only when it changes.
 -- Incremental per customer: recomputes customers whose purchases or profile
 -- were refreshed since the last run, and the buyers of products re-embedded
--- since then. Run per bucket of customers (macro in_customer_buckets), so
+-- since then. Run in pieces, one per hash bucket of customers
+-- (materialization batched_incremental, planner in_customer_buckets), so
 -- memory follows profile_bucket_customers; an incremental run sizes its
--- buckets by the customers it recomputes (customers_to_refresh).
+-- buckets by the customers it recomputes (the CTE customers_to_refresh). The
+-- pieces are gathered in a table of the model's schema, not a temp table:
+-- DuckDB keeps temp tables in memory.
 {{ config(
-    materialized='incremental',
+    materialized='batched_incremental',
     unique_key='customer_id',
     incremental_strategy='delete+insert',
-    post_hook=["{{ delete_customers_missing_from(ref('int_customers_current')) }}", "{{ drop_bucket_scratch() }}"],
+    batch_planner='in_customer_buckets',
+    batch_bound_var='profile_bucket_customers',
+    batch_key='customer_id',
+    batch_customers='int_customers_current',
+    batch_rows_cte='customers_to_refresh',
+    batch_scratch='table',
+    post_hook=["{{ delete_customers_missing_from(ref('int_customers_current')) }}"],
 ) }}
 
 {#- the inputs, each cut to the bucket's customers where it has them. The two
@@ -20,45 +29,35 @@
     than once, and did so on runs that recompute nobody (5.6 s at 2M) -#}
 {% set customers_current %}(
     select * from {{ ref('int_customers_current') }}
-    where __HOLDFAST_CUSTOMER_BUCKET__
+    where {{ batch_piece() }}
 ){% endset %}
 
 {% set purchases %}(
     select * from {{ ref('int_purchases_deduplicated') }}
-    where __HOLDFAST_CUSTOMER_BUCKET__
+    where {{ batch_piece() }}
 ){% endset %}
 
-{% set inputs_sql %}
-int_products_embedded as (
-    select * from {{ ref('int_products_embedded') }}
-)
-{% endset %}
-
-{#- the customers an incremental run recomputes (reads the CTEs above): the
-    model's CTE customers_to_refresh, and what in_customer_buckets sizes its
-    buckets by -#}
-{% set customers_to_refresh_sql %}
-{{ customers_refreshed_since_last_run(customers_current ~ ' as int_customers_current') }}
-union
-{{ customers_refreshed_since_last_run(purchases ~ ' as int_purchases_deduplicated') }}
-union
-select int_purchases_deduplicated.customer_id
-from {{ purchases }} as int_purchases_deduplicated
-inner join int_products_embedded
-    on int_purchases_deduplicated.product_id = int_products_embedded.product_id
-where int_products_embedded.processed_at > (
-    select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
-)
-{% endset %}
-
-{% set profiles_sql %}
 with
 
-{{ inputs_sql }},
+int_products_embedded as (
+    select * from {{ ref('int_products_embedded') }}
+),
 
 {% if is_incremental() %}
+-- the customers an incremental run recomputes; in_customer_buckets sizes
+-- the buckets by their number
 customers_to_refresh as (
-    {{ customers_to_refresh_sql }}
+    {{ customers_refreshed_since_last_run(customers_current ~ ' as int_customers_current') }}
+    union
+    {{ customers_refreshed_since_last_run(purchases ~ ' as int_purchases_deduplicated') }}
+    union
+    select int_purchases_deduplicated.customer_id
+    from {{ purchases }} as int_purchases_deduplicated
+    inner join int_products_embedded
+        on int_purchases_deduplicated.product_id = int_products_embedded.product_id
+    where int_products_embedded.processed_at > (
+        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+    )
 ),
 {% endif %}
 
@@ -147,11 +146,3 @@ final as (
 )
 
 select * from final
-{% endset %}
-
-{{ in_customer_buckets(
-    profiles_sql,
-    ref('int_customers_current'),
-    'profile_bucket_customers',
-    pending_customers_sql='with ' ~ inputs_sql ~ ' ' ~ customers_to_refresh_sql,
-) }}

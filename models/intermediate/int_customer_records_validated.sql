@@ -2,12 +2,21 @@
 -- here exactly once, valid (parsed fields filled) or not (every failing rule
 -- listed as 'path: message', zod style, 0-based list indexes).
 -- Incremental per batch: only batches (re)ingested since the last run are
--- parsed; a re-delivered batch replaces its rows. Run per group of batches
--- (macro in_batch_groups), so memory follows validation_group_bytes
--- (JSON functions need memory in proportion to the text they parse).
-{{ config(materialized=incremental_by_key(), unique_key='batch_id', incremental_strategy='delete+insert') }}
+-- parsed; a re-delivered batch replaces its rows. Run in pieces, one per
+-- group of batches of the CTE `lines` (materialization batched_incremental,
+-- planner in_batch_groups), so memory follows validation_group_bytes (JSON
+-- functions need memory in proportion to the text they parse).
+{{ config(
+    materialized=batched_incremental_by_key(),
+    unique_key='batch_id',
+    incremental_strategy='delete+insert',
+    batch_planner='in_batch_groups',
+    batch_bound_var='validation_group_bytes',
+    batch_key='batch_id',
+    batch_rows_cte='lines',
+    batch_size='strlen(raw_line)',
+) }}
 
-{% set validated_sql %}
 with
 
 stg_landing__customer_lines as (
@@ -26,7 +35,7 @@ lines as (
     from stg_landing__customer_lines
     where
         line_number is not null
-        and __HOLDFAST_BATCH_FILTER__
+        and {{ batch_piece() }}
     {% if is_incremental() %}
         and ingested_at > (
             select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }}
@@ -242,6 +251,3 @@ final as (
 )
 
 select * from final
-{% endset %}
-
-{{ in_batch_groups(validated_sql, ref('stg_landing__customer_lines'), 'validation_group_bytes') }}

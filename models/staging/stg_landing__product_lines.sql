@@ -1,4 +1,13 @@
-{{ config(unique_key='batch_id') }}
+-- Run in pieces of at most landing_read_group_bytes of files each
+-- (materialization batched_incremental; macro landing_file_lines).
+{{ config(
+    materialized=batched_incremental_by_key(),
+    unique_key='batch_id',
+    batch_planner='landing_file_pieces',
+    batch_bound_var='landing_read_group_bytes',
+    landing_subfolder='products',
+    landing_extensions=['.jsonl', '.csv'],
+) }}
 
 {{ landing_file_lines(
     source('landing', 'product_files'), 'products', ['.jsonl', '.csv'],

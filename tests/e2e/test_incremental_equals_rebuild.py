@@ -44,10 +44,11 @@ def _rows(warehouse: Warehouse, table: str, columns: str) -> list[tuple]:
 
 
 def _scratch_tables_created(log_dir: Path) -> set[str]:
-    """The bucket scratch tables a dbt run created, from its debug log (every
-    statement is logged there; the post-hook's drop is not a create)."""
+    """The scratch tables of several pieces a dbt run created in a model's
+    schema (materialization batched_incremental), from its debug log (every
+    statement is logged there; the drop afterwards is not a create)."""
     log = (log_dir / "dbt.log").read_text()
-    return set(re.findall(r"create or replace table (\S*holdfast_scratch_\w+)", log))
+    return set(re.findall(r"create\s+table\s+(\S*__dbt_pieces\S*)", log))
 
 
 @pytest.fixture(scope="module")
