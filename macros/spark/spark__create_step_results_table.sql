@@ -1,11 +1,8 @@
 {#
-    Why: the step-results table on Spark: Spark runs one statement per call,
-    so the schema is created first through run_query; Spark types.
+    Why: the step-results table on Spark: Spark types, one statement (the
+    hook create_ops_schema runs before it and creates the schema).
 #}
 {% macro spark__create_step_results_table() -%}
-    {%- if execute -%}
-        {%- do run_query('create schema if not exists ops') -%}
-    {%- endif -%}
     create table if not exists ops.dbt_step_results (
         run_id string,
         run_started_at timestamp,

@@ -1,10 +1,9 @@
 {#
-    Why: record_step_runs on Spark: one statement per call, so the table is
-    made sure of through run_query and the hook itself is the insert.
+    Why: record_step_runs on Spark: one statement per hook, so the hook is
+    only the insert; the run-start hooks created the table.
 #}
 {% macro spark__record_step_runs(results) -%}
     {%- if execute and results | length > 0 -%}
-        {%- do run_query(create_step_results_table()) -%}
         insert into ops.dbt_step_results
         values
         {%- for result in results %}
