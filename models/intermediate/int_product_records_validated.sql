@@ -62,6 +62,7 @@ verdicts as (
             "case when " ~ json_value_type('record') ~ " = 'OBJECT' then " ~ json_field_type_error('record', '$.stockQuantity', "'stockQuantity'", 'number') ~ " end",
             "case when " ~ json_value_type('record', '$.stockQuantity') ~ " = 'DOUBLE' then 'stockQuantity: Expected integer, received float' end",
             "case when " ~ json_value_type('record', '$.stockQuantity') ~ " = 'BIGINT' and try_cast(" ~ json_text('record', '$.stockQuantity') ~ " as bigint) < 0 then 'stockQuantity: Number must be greater than or equal to 0' end",
+            "case when " ~ json_value_type('record', '$.stockQuantity') ~ " = 'UBIGINT' and try_cast(" ~ json_text('record', '$.stockQuantity') ~ " as bigint) is null then 'stockQuantity: Number must be less than or equal to 9223372036854775807' end",
         ]) }} as errors
     from lines_parsed
 ),
