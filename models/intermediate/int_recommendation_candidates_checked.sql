@@ -32,6 +32,7 @@
     materialized='incremental',
     unique_key='customer_id',
     incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
     pre_hook="{{ fixed_join_order() }}",
     post_hook=["{{ default_join_order() }}", "{{ drop_unservable_customers() }}"],
 ) }}
@@ -241,7 +242,11 @@ final as (
         candidates_checked.failed_rules,
         len(candidates_checked.failed_rules) = 0 as passes_rules,
         rules_inputs.rules_fingerprint,
-        candidates_checked.generated_at
+        candidates_checked.generated_at,
+        -- when this check ran: a recheck after the rules' inputs changed
+        -- keeps generated_at (the scoring) but changes the outcome, and
+        -- dim_customers refreshes a customer's recommendation status by it
+        {{ run_started_at_utc() }} as checked_at
     from candidates_checked
     -- one row; a scalar subquery per row cost 20% more at 2 million customers
     cross join rules_inputs

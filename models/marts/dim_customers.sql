@@ -1,5 +1,19 @@
 -- One row per customer (latest valid profile wins): purchase summary, segment,
--- and the batches that delivered them. The only table that holds e-mails.
+-- the batches that delivered them, and whether they are recommended to, or
+-- why not. The only table that holds e-mails.
+--
+-- recommendation_status, the first that applies:
+--   dead_lettered            the customer's latest scoring failed; the record
+--                            waits in ops_dead_letter_queue (retried, or
+--                            exhausted)
+--   no_purchases             nothing to recommend from
+--   not_scored               purchases, but no scoring yet
+--   no_candidates            scored, but the scorer found no candidate
+--   all_candidates_rejected  every candidate broke a business rule;
+--                            rejected_most_by names the rule that was the
+--                            first broken of the most candidates (ties: the
+--                            earlier rule in recommendation_rules)
+--   recommended              at least one row in fct_recommendations
 --
 -- Incremental per customer: a run rewrites the customers whose profile,
 -- purchases or segment assignment were written since its last run (their
@@ -26,7 +40,7 @@
 {% set refresh_condition = namespace(sql='true') %}
 {% if is_incremental() and execute %}
     {% set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-    {% if 'refreshed_at' in columns %}
+    {% if 'refreshed_at' in columns and 'recommendation_status' in columns %}
         {% set labels_changed_sql %}
             select exists (
                 select segment_id, segment_label from {{ ref('dim_segments') }}
@@ -45,6 +59,10 @@
                     select customer_id from {{ ref('int_customer_purchase_profiles') }} where refreshed_at {{ after }}
                     union
                     select customer_id from {{ ref('int_customers_segmented') }} where processed_at {{ after }}
+                    union
+                    select customer_id from {{ ref('int_recommendations_scored') }} where processed_at {{ after }}
+                    union
+                    select customer_id from {{ ref('int_recommendation_candidates_checked') }} where checked_at {{ after }}
                 )
             {% endset %}
         {% endif %}
@@ -69,6 +87,71 @@ dim_segments as (
     select * from {{ ref('dim_segments') }}
 ),
 
+int_recommendations_scored as (
+    select * from {{ ref('int_recommendations_scored') }}
+),
+
+int_recommendation_candidates_checked as (
+    select * from {{ ref('int_recommendation_candidates_checked') }}
+),
+
+recommendation_rules as (
+    select * from {{ ref('recommendation_rules') }}
+),
+
+customers_to_refresh as (
+    select int_customers_current.customer_id
+    from int_customers_current
+    where {{ refresh_condition.sql }}
+),
+
+-- the refreshed customers' checked candidates: how many, how many
+-- recommended (as fct_recommendations counts them)
+candidate_counts as (
+    select
+        customer_id,
+        count(*) as n_candidates,
+        count(*) filter (
+            where
+            passes_rules
+            and recommendation_rank <= {{ checked_var('recommendations_per_customer', min_value=1, max_value=1000) }}
+        ) as n_recommendations
+    from int_recommendation_candidates_checked
+    where customer_id in (select customers_to_refresh.customer_id from customers_to_refresh)
+    group by customer_id
+),
+
+-- per customer, the rule that was the first broken of the most candidates
+-- (ties: the earlier rule)
+rejections as (
+    select
+        int_recommendation_candidates_checked.customer_id,
+        int_recommendation_candidates_checked.first_broken_rule_id as rule_id,
+        count(*) as n_rejected,
+        row_number() over (
+            partition by int_recommendation_candidates_checked.customer_id
+            order by count(*) desc, min(recommendation_rules.rule_order) asc
+        ) as rejection_rank
+    from int_recommendation_candidates_checked
+    inner join recommendation_rules
+        on int_recommendation_candidates_checked.first_broken_rule_id = recommendation_rules.rule_id
+    where
+        not int_recommendation_candidates_checked.passes_rules
+        and int_recommendation_candidates_checked.customer_id
+        in (select customers_to_refresh.customer_id from customers_to_refresh)
+    group by
+        int_recommendation_candidates_checked.customer_id,
+        int_recommendation_candidates_checked.first_broken_rule_id
+),
+
+top_rejections as (
+    select
+        customer_id,
+        rule_id
+    from rejections
+    where rejection_rank = 1
+),
+
 final as (
     select
         int_customers_current.customer_id,
@@ -84,6 +167,23 @@ final as (
         int_customers_current.created_at,
         int_customer_purchase_profiles.first_purchased_at,
         int_customer_purchase_profiles.last_purchased_at,
+        case
+            when int_recommendations_scored.status = 'failed' then 'dead_lettered'
+            when coalesce(int_customer_purchase_profiles.n_purchases, 0) = 0 then 'no_purchases'
+            when int_recommendations_scored.customer_id is null then 'not_scored'
+            when coalesce(candidate_counts.n_candidates, 0) = 0 then 'no_candidates'
+            when candidate_counts.n_recommendations = 0 then 'all_candidates_rejected'
+            else 'recommended'
+        end as recommendation_status,
+        coalesce(candidate_counts.n_recommendations, 0) as n_recommendations,
+        case
+            when
+                int_recommendations_scored.status = 'ok'
+                and coalesce(int_customer_purchase_profiles.n_purchases, 0) > 0
+                and candidate_counts.n_candidates > 0
+                and candidate_counts.n_recommendations = 0
+                then top_rejections.rule_id
+        end as rejected_most_by,
         {{ run_started_at_utc() }} as refreshed_at
     from int_customers_current
     left join int_customer_purchase_profiles
@@ -92,7 +192,15 @@ final as (
         on int_customers_current.customer_id = fct_customer_segments.customer_id
     left join dim_segments
         on fct_customer_segments.segment_id = dim_segments.segment_id
-    where {{ refresh_condition.sql }}
+    left join int_recommendations_scored
+        on int_customers_current.customer_id = int_recommendations_scored.customer_id
+    left join candidate_counts
+        on int_customers_current.customer_id = candidate_counts.customer_id
+    left join top_rejections
+        on int_customers_current.customer_id = top_rejections.customer_id
+    where
+        int_customers_current.customer_id
+        in (select customers_to_refresh.customer_id from customers_to_refresh)
 )
 
 select * from final
