@@ -34,11 +34,11 @@ model_profiles as (
 
 labels as (
     select
-        segment_model_id,
-        profile.segment_id as segment_id,
-        profile.segment_label as segment_label,
-        profile.top_terms as top_terms,
-        profile.top_products as top_products
+        model_profiles.segment_model_id,
+        struct_extract(model_profiles.profile, 'segment_id') as segment_id,
+        struct_extract(model_profiles.profile, 'segment_label') as segment_label,
+        struct_extract(model_profiles.profile, 'top_terms') as top_terms,
+        struct_extract(model_profiles.profile, 'top_products') as top_products
     from model_profiles
 ),
 
