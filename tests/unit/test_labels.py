@@ -7,12 +7,15 @@ import math
 import numpy as np
 
 from holdfast.domain.labels import (
+    category_terms,
     class_tfidf,
     distinct_labels,
     name_terms,
+    over_represented,
     product_terms,
     ranked_terms,
     segment_term_counts,
+    without_plural_repeats,
 )
 
 
@@ -44,20 +47,50 @@ def test_name_terms_drop_short_words_numbers_stop_words_and_repeats():
 
 
 def test_a_category_every_product_shares_is_never_a_term():
-    names = {"p1": "Red Bag", "p2": "Blue Candle"}
-    same = product_terms(names, {"p1": "Giftware", "p2": "Giftware"})
-    assert same == {"p1": ["red", "bag"], "p2": ["blue", "candle"]}
-    differ = product_terms(names, {"p1": "Bags", "p2": "Home"})
-    assert differ == {"p1": ["red", "bag", "bags"], "p2": ["blue", "candle", "home"]}
+    assert category_terms({"p1": "Giftware", "p2": "Giftware"}) == {}
+    assert category_terms({"p1": "Bags ", "p2": "Home", "p3": ""}) == {
+        "p1": ["bags"],
+        "p2": ["home"],
+    }
     # a word every product name has is dropped too
     assert product_terms({"a": "Gift Box", "b": "Gift Tag"}) == {"a": ["box"], "b": ["tag"]}
+    assert product_terms({"a": "Red Bag", "b": "Blue Candle"}) == {
+        "a": ["red", "bag"],
+        "b": ["blue", "candle"],
+    }
+
+
+def test_over_represented_terms_have_a_larger_share_in_the_class_than_overall():
+    counts = np.array([[4, 4, 2], [1, 0, 9], [0, 0, 0]], dtype=float)
+    mask = over_represented(counts)
+    overall = counts.sum(axis=0) / counts.sum()
+    for c in range(3):
+        total = counts[c].sum()
+        for t in range(3):
+            share = counts[c, t] / total if total else 0.0
+            assert mask[c, t] == (share > overall[t])
+
+
+def test_plural_repeats_are_dropped_keeping_the_first():
+    assert without_plural_repeats(["bag", "jumbo", "bags", "cases", "case", "glass"]) == [
+        "bag",
+        "jumbo",
+        "cases",
+        "glass",
+    ]
 
 
 def test_labels_are_distinct_extending_with_the_next_terms():
     ranked = [["a", "b", "c", "d"], ["a", "b", "c", "e"], ["a", "b", "c"], []]
     labels = distinct_labels(ranked, [0, 1, 2, 3], n_terms=3)
-    assert labels == ["a, b, c", "a, b, c, e", "Segment 2: a, b, c", "Segment 3"]
+    assert labels == ["a, b, c", "a, b, c, e", "Segment 2 (a, b, c)", "Segment 3"]
     assert len(set(labels)) == len(labels)
+
+
+def test_a_label_starts_with_the_segments_top_category():
+    ranked = [["lunch", "jumbo"], ["lunch", "jumbo"], ["candle"]]
+    labels = distinct_labels(ranked, [0, 1, 2], n_terms=2, prefixes=["bags", "home", None])
+    assert labels == ["bags: lunch, jumbo", "home: lunch, jumbo", "candle"]
 
 
 def test_term_counts_add_each_purchase_to_its_buyers_segment():

@@ -148,23 +148,29 @@ def segment_profiles(
     segment_ids = sorted({int(s) for s in np.asarray(segments).tolist() if s >= 0})
     if not segment_ids:
         return []
-    terms_of = segment_labels.product_terms(names, categories)
-    counts, vocabulary = segment_labels.segment_term_counts(
-        baskets, segments, segment_ids, terms_of
+
+    def ranked(terms_of: Mapping[str, Sequence[str]]) -> list[list[str]]:
+        counts, vocabulary = segment_labels.segment_term_counts(
+            baskets, segments, segment_ids, terms_of
+        )
+        weights = segment_labels.class_tfidf(counts) * segment_labels.over_represented(counts)
+        return segment_labels.ranked_terms(weights, vocabulary)
+
+    words = [
+        segment_labels.without_plural_repeats(r)
+        for r in ranked(segment_labels.product_terms(names))
+    ]
+    by_category = ranked(segment_labels.category_terms(categories or {}))
+    top_products = ranked({p: [p] for p in names})
+    label_of = segment_labels.distinct_labels(
+        words, segment_ids, prefixes=[r[0] if r else None for r in by_category]
     )
-    ranked = segment_labels.ranked_terms(segment_labels.class_tfidf(counts), vocabulary)
-    named = {p: [p] for p in names}
-    product_counts, products = segment_labels.segment_term_counts(
-        baskets, segments, segment_ids, named
-    )
-    top_products = segment_labels.ranked_terms(segment_labels.class_tfidf(product_counts), products)
-    label_of = segment_labels.distinct_labels(ranked, segment_ids)
     sizes = np.asarray(segments)
     return [
         SegmentProfile(
             segment_id=s,
             label=label_of[i],
-            top_terms=tuple(ranked[i][: segment_labels.LABEL_TERMS + 2]),
+            top_terms=tuple(words[i][: segment_labels.LABEL_TERMS + 2]),
             top_products=tuple(names[p] for p in top_products[i][: segment_labels.TOP_PRODUCTS]),
             sample_customers=int(np.count_nonzero(sizes == s)),
         )

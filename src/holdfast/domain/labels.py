@@ -2,7 +2,8 @@
 
 Class-based TF-IDF (c-TF-IDF, as BERTopic labels topics): all purchases of a
 segment's customers are one document, its terms the words of the bought
-products' names (and their category, where the catalog has more than one).
+products' names; where the catalog has more than one category, the categories
+are ranked the same way, as terms of their own.
 A term's weight in segment c is
 
     W(t, c) = tf(t, c) · log(1 + A / f(t))
@@ -10,11 +11,14 @@ A term's weight in segment c is
 with tf(t, c) the term's frequency in c divided by c's total term count, A
 the average number of terms per segment and f(t) the term's frequency over
 all segments: a term frequent in the segment and rare elsewhere ranks first.
-A label is the segment's top terms (LABEL_TERMS of them); two segments never
-share one: a segment whose label is taken (segments in id order) takes its
-next terms until it is distinct. Terms every product has (a category all
-products share) are never used. The same weights over product ids give each
-segment's most distinctive products.
+Only terms over-represented in the segment (a larger share of its terms than
+of all terms) are ranked. A label is the segment's most distinctive category, where there is one,
+followed by its top name terms (LABEL_TERMS of them; a plural of a term already
+taken is skipped): "bags: lunch, jumbo, retrospot". Two segments never share a
+label: a segment whose label is taken (segments in id order) takes its next
+terms until it is distinct. A term every product has (a word in every name, a
+category all products share) is never used. The same weights over product ids
+give each segment's most distinctive products.
 """
 
 from __future__ import annotations
@@ -76,27 +80,24 @@ def name_terms(name: str) -> list[str]:
     return seen
 
 
-def product_terms(
-    names: Mapping[str, str], categories: Mapping[str, str] | None = None
-) -> dict[str, list[str]]:
-    """Product id -> its terms: the words of its name, plus its category (as one
-    lower-case term) when the products have more than one category; terms every
-    product has are dropped."""
-    distinct_categories = {c for c in (categories or {}).values() if c}
-    terms: dict[str, list[str]] = {}
-    for product, name in names.items():
-        words = name_terms(name or "")
-        category = (categories or {}).get(product)
-        if len(distinct_categories) > 1 and category:
-            term = category.strip().lower()
-            if term and term not in words:
-                words.append(term)
-        terms[product] = words
+def product_terms(names: Mapping[str, str]) -> dict[str, list[str]]:
+    """Product id -> the terms of its name; a term every product has is dropped."""
+    terms = {product: name_terms(name or "") for product, name in names.items()}
     if len(terms) > 1:
         shared = set.intersection(*(set(words) for words in terms.values()))
         if shared:
             terms = {p: [w for w in words if w not in shared] for p, words in terms.items()}
     return terms
+
+
+def category_terms(categories: Mapping[str, str]) -> dict[str, list[str]]:
+    """Product id -> its category as one lower-case term, when the products have
+    more than one category (else none: a category every product shares says
+    nothing about a segment)."""
+    cleaned = {p: (c or "").strip().lower() for p, c in categories.items()}
+    if len({c for c in cleaned.values() if c}) < 2:
+        return {}
+    return {p: [c] for p, c in cleaned.items() if c}
 
 
 def class_tfidf(counts: np.ndarray) -> np.ndarray:
@@ -114,6 +115,17 @@ def class_tfidf(counts: np.ndarray) -> np.ndarray:
     return tf * idf[None, :]
 
 
+def over_represented(counts: np.ndarray) -> np.ndarray:
+    """(classes x terms) mask: the term's share of the class's terms is above
+    its share of all terms (a term every segment buys alike names none)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    per_class = counts.sum(axis=1, keepdims=True)
+    share = counts / np.where(per_class > 0, per_class, 1.0)
+    total = counts.sum()
+    overall = counts.sum(axis=0) / total if total > 0 else np.zeros(counts.shape[1])
+    return share > overall[None, :]
+
+
 def ranked_terms(weights: np.ndarray, terms: Sequence[str]) -> list[list[str]]:
     """Per class, its terms with a positive weight, heaviest first (ties by term)."""
     ranked = []
@@ -123,22 +135,44 @@ def ranked_terms(weights: np.ndarray, terms: Sequence[str]) -> list[list[str]]:
     return ranked
 
 
+def _singular(term: str) -> str:
+    return term[:-1] if term.endswith("s") and len(term) > MIN_TERM_LENGTH else term
+
+
+def without_plural_repeats(terms: Sequence[str]) -> list[str]:
+    """`terms` in order, less any whose singular (a trailing s dropped) is an
+    earlier term's."""
+    seen: set[str] = set()
+    kept = []
+    for term in terms:
+        if _singular(term) not in seen:
+            seen.add(_singular(term))
+            kept.append(term)
+    return kept
+
+
 def distinct_labels(
-    ranked: Sequence[Sequence[str]], segment_ids: Sequence[int], n_terms: int = LABEL_TERMS
+    ranked: Sequence[Sequence[str]],
+    segment_ids: Sequence[int],
+    n_terms: int = LABEL_TERMS,
+    prefixes: Sequence[str | None] | None = None,
 ) -> list[str]:
-    """One label per segment (in the given order): its first `n_terms` terms
-    joined by ", ", extended by its next terms while another segment before it
-    has that label; "Segment N" (plus the terms) when its terms run out."""
+    """One label per segment (in the given order): its prefix (its top
+    category) and ": ", then its first `n_terms` terms joined by ", ",
+    extended by its next terms while another segment before it has that
+    label; "Segment N" (plus the terms) when its terms run out."""
     used: set[str] = set()
     labels = []
-    for terms, segment_id in zip(ranked, segment_ids, strict=True):
+    prefixes = prefixes or [None] * len(segment_ids)
+    for terms, segment_id, prefix in zip(ranked, segment_ids, prefixes, strict=True):
+        head = f"{prefix}: " if prefix else ""
         take = min(n_terms, len(terms))
-        label = ", ".join(terms[:take])
-        while (not label or label in used) and take < len(terms):
+        label = head + ", ".join(terms[:take])
+        while (not terms[:take] or label in used) and take < len(terms):
             take += 1
-            label = ", ".join(terms[:take])
-        if not label or label in used:
-            label = f"Segment {segment_id}" + (f": {label}" if label else "")
+            label = head + ", ".join(terms[:take])
+        if not terms[:take] or label in used:
+            label = f"Segment {segment_id}" + (f" ({label.rstrip(': ')})" if label else "")
         used.add(label)
         labels.append(label)
     return labels

@@ -136,3 +136,16 @@ def test_model_id_for_depends_on_sample_and_params_but_not_on_params_key_order()
     # what they bought counts, not the order it is listed in
     assert base == segments.model_id_for(["a", "b"], [["p2", "p1"], ["p3"]], {"x": 1, "y": 2})
     assert base != segments.model_id_for(["a", "b"], [["p1"], ["p2", "p3"]], {"x": 1, "y": 2})
+
+
+def test_where_categories_differ_a_label_starts_with_the_segments_top_category():
+    categories = {p: f"Aisle {p[1]}" for p in NAMES}  # one category per product group
+    model = fit_model(categories=categories)
+    labels = {p.segment_id: p.label for p in model.profiles}
+    # segment 0 is group 1 and its two noise customers, who bought 3 products of
+    # group 4 (ribbon) and 2 of group 3 (postcard), terms only segment 0 has
+    assert labels == {
+        0: "aisle 1: lunchbag, ribbon, postcard",
+        1: "aisle 2: teacup",
+        2: "aisle 0: candle",
+    }
