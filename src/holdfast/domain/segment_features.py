@@ -6,7 +6,7 @@ product id), weighted by tf-idf: 1 for a product bought, times its inverse
 document frequency log((1 + n) / (1 + buyers)) + 1, so a product everybody buys
 says less about a customer than a speciality does. The product factors are the
 top right singular vectors of that matrix over the sample (the eigenvectors of
-its Gram matrix: exact and deterministic, no random start); a customer's
+its Gram matrix: exact, no random start); a customer's
 feature vector is their row folded onto them (x @ V), scaled to unit length,
 so only the direction of what they buy counts, not how much.
 
@@ -118,8 +118,8 @@ def fit_purchase_factors(
 
     The factors are the eigenvectors of the Gram matrix WᵀW of the tf-idf
     matrix W (the right singular vectors of W), largest eigenvalue first, each
-    signed so that its largest loading is positive: the same baskets always
-    give the same factors."""
+    signed so that its largest loading is positive: the same baskets give the
+    same factors (to the last bits a multi-threaded BLAS may round differently)."""
     products, buyers = vocabulary(baskets, n_products)
     if not products:
         raise ValueError("no purchases to fit product factors on")
