@@ -121,6 +121,12 @@ class SegmentModel:
         )
 
 
+def usable_model(model: SegmentModel | None) -> SegmentModel | None:
+    """`model`, or None when it cannot label customers from their product lists
+    (a model pickled with another feature set, before the refit replaces it)."""
+    return model if model is not None and hasattr(model, "factors") else None
+
+
 def model_id_for(
     sample_ids: Sequence[str], sample_baskets: Sequence[Sequence[str]], params: dict[str, Any]
 ) -> str:

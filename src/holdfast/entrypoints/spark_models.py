@@ -173,7 +173,8 @@ def spark_customer_segments_model(
     )
 
     def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        model = load_model(blob, checksum) if blob is not None else None  # once per partition
+        # once per partition
+        model = segments.usable_model(load_model(blob, checksum) if blob is not None else None)
         return segments.assign_segments(
             batches,
             model,

@@ -153,3 +153,13 @@ def test_segment_assignment_in_worker_processes_writes_the_same_rows(run_context
     assert here.num_rows == len(rows)
     assert len(set(here.column("segment_id").to_pylist())) >= 2
     assert without_latency(in_workers).equals(without_latency(here))
+
+
+def test_a_model_without_purchase_factors_is_not_used_to_label():
+    class TasteVectorModel:  # a pickled model of another feature set
+        segment_model_id = "seg-old"
+
+    model = fit_model()
+    assert segments.usable_model(model) is model
+    assert segments.usable_model(TasteVectorModel()) is None
+    assert segments.usable_model(None) is None

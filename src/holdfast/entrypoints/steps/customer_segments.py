@@ -42,7 +42,7 @@ def customer_segments_model(
         f"select model_blob, model_checksum from {models_view} "
         "order by fitted_at desc, segment_model_id desc limit 1",
     )
-    model = load_model(row[0], row[1]) if row else None
+    model = segments.usable_model(load_model(row[0], row[1]) if row else None)
     model_id = model.segment_model_id if model else segments.UNSEGMENTED_MODEL_ID
     pending = warehouse.pending_records(
         con,
