@@ -3,13 +3,14 @@
 Synthetic baskets (20,000 products, 40 tastes of 200 products each; a customer
 buys 3 to 20 products, four in five of their taste), generated batch by batch
 so memory stays bounded; the fit uses the pipeline's own code path (purchase
-factors over the 2,000 most-bought products, 8 components, unit length;
+factors over the `--vocabulary` most-bought products, 8 components, unit length;
 HDBSCAN leaf, min_samples 10, 1% clusters; c-TF-IDF labels) on `--sample`
 customers, then `SegmentModel.assign` labels `--customers` in batches of
 8192 from Arrow list arrays, as int_customers_segmented does. Prints one JSON
 document.
 
     .venv/bin/python bench/segment_assign.py [--customers 2000000] [--sample 50000]
+        [--vocabulary 2000]
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=2_000_000)
     parser.add_argument("--sample", type=int, default=50_000)
+    parser.add_argument("--vocabulary", type=int, default=2000, help="segment_feature_products")
     args = parser.parse_args()
     sample = baskets(args.sample, 1).to_pylist()
     names = {f"p{p:05d}": f"product {p % 200} of taste{p // 200}" for p in range(PRODUCTS)}
@@ -57,7 +59,7 @@ def main() -> None:
         [f"c{i}" for i in range(args.sample)],
         sample,
         HdbscanClusterer(auto_min_cluster_size(args.sample), 10, "leaf"),
-        n_products=2000,
+        n_products=args.vocabulary,
         n_components=8,
         population=args.customers,
         params={},
@@ -80,6 +82,7 @@ def main() -> None:
             {
                 "customers": args.customers,
                 "fit_sample": args.sample,
+                "vocabulary": args.vocabulary,
                 "segments": model.n_segments,
                 "fit_seconds": round(fit_seconds, 1),
                 "assign_seconds": round(assign_seconds, 1),

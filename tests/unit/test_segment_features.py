@@ -87,3 +87,21 @@ def test_an_arrow_list_array_gives_the_same_features_as_python_lists():
     np.testing.assert_array_equal(factors.transform(arrow), factors.transform(python))
     dense = _dense(python, list(factors.product_ids), factors.idf)
     np.testing.assert_allclose(factors.matrix(arrow).toarray(), dense)
+
+
+def test_a_large_sample_takes_the_sparse_svd_with_the_same_factors():
+    rng = np.random.default_rng(8)
+    products = [f"p{j:03d}" for j in range(120)]
+    # three tastes of 40 products each, so the top factors are well separated
+    baskets = [
+        sorted({products[40 * (i % 3) + int(j)] for j in rng.integers(0, 40, 6)})
+        for i in range(300)
+    ]
+    factors = fit_purchase_factors(baskets, n_products=120, n_components=4)
+    ordered = list(factors.product_ids)
+    dense = _dense(baskets, ordered, factors.idf)
+    _, singular, vt = np.linalg.svd(dense, full_matrices=False)
+    np.testing.assert_allclose(factors.singular_values, singular[:4], rtol=1e-8)
+    for j in range(3):  # the 4th may share its singular value with the 5th
+        reference = vt[j] * np.sign(vt[j][np.argmax(np.abs(vt[j]))])
+        np.testing.assert_allclose(factors.components[:, j], reference, atol=1e-8)

@@ -5,8 +5,8 @@ products of the fit sample (a product bought by more customers first, ties by
 product id), weighted by tf-idf: 1 for a product bought, times its inverse
 document frequency log((1 + n) / (1 + buyers)) + 1, so a product everybody buys
 says less about a customer than a speciality does. The product factors are the
-top right singular vectors of that matrix over the sample (the eigenvectors of
-its Gram matrix: exact, no random start); a customer's
+top right singular vectors of that matrix over the sample (a truncated SVD with
+a fixed start, no random one); a customer's
 feature vector is their row folded onto them (x @ V), scaled to unit length,
 so only the direction of what they buy counts, not how much.
 
@@ -111,14 +111,33 @@ def vocabulary(baskets: Sequence[ProductList], size: int) -> tuple[list[str], np
     return ranked, np.array([buyers[p] for p in ranked], dtype=np.float64)
 
 
+def _top_right_singular(weighted: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top k right singular vectors (columns) of `weighted` and the squared
+    singular values, largest first. Lanczos (ARPACK, from a fixed start
+    vector) on the sparse matrix when k is well below its rank bound: its cost
+    follows the purchases, not the vocabulary; else the eigendecomposition of
+    the dense Gram matrix."""
+    if k < min(weighted.shape) - 1 and min(weighted.shape) > 50:
+        from scipy.sparse.linalg import svds
+
+        start = np.ones(min(weighted.shape)) / np.sqrt(min(weighted.shape))
+        _, singular, vt = svds(weighted, k=k, v0=start, solver="arpack", tol=0)
+        order = np.argsort(-singular, kind="stable")
+        return vt[order].T, np.clip(singular[order], 0.0, None) ** 2
+    gram = (weighted.T @ weighted).toarray()
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)  # ascending
+    order = np.argsort(-eigenvalues, kind="stable")[:k]
+    return eigenvectors[:, order], np.clip(eigenvalues[order], 0.0, None)
+
+
 def fit_purchase_factors(
     baskets: Sequence[ProductList], *, n_products: int, n_components: int
 ) -> PurchaseFactors:
     """Fit the vocabulary, idf and `n_components` product factors on the sample's baskets.
 
-    The factors are the eigenvectors of the Gram matrix WᵀW of the tf-idf
-    matrix W (the right singular vectors of W), largest eigenvalue first, each
-    signed so that its largest loading is positive: the same baskets give the
+    The factors are the top right singular vectors of the tf-idf matrix W
+    (the eigenvectors of its Gram matrix WᵀW), largest first, each signed so
+    that its largest loading is positive: the same baskets give the
     same factors (to the last bits a multi-threaded BLAS may round differently)."""
     products, buyers = vocabulary(baskets, n_products)
     if not products:
@@ -126,19 +145,15 @@ def fit_purchase_factors(
     n = len(baskets)
     idf = np.log((1.0 + n) / (1.0 + buyers)) + 1.0
     weighted = _weighted_matrix(baskets, {p: j for j, p in enumerate(products)}, idf)
-    gram = (weighted.T @ weighted).toarray()
-    eigenvalues, eigenvectors = np.linalg.eigh(gram)  # ascending
     k = max(1, min(n_components, len(products)))
-    order = np.argsort(-eigenvalues, kind="stable")[:k]
-    components = eigenvectors[:, order]
+    components, values = _top_right_singular(weighted, k)
     signs = np.sign(components[np.argmax(np.abs(components), axis=0), np.arange(k)])
     components = components * np.where(signs == 0, 1.0, signs)[None, :]
-    values = np.clip(eigenvalues[order], 0.0, None)
-    total = float(np.clip(eigenvalues, 0.0, None).sum())
+    total = float(weighted.multiply(weighted).sum())
     return PurchaseFactors(
         product_ids=tuple(products),
         idf=idf,
         components=components,
         singular_values=np.sqrt(values),
-        explained_variance_ratio=float(values.sum() / total) if total > 0 else 0.0,
+        explained_variance_ratio=min(1.0, float(values.sum() / total)) if total > 0 else 0.0,
     )
