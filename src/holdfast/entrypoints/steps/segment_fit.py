@@ -79,7 +79,7 @@ def _fit_params(config: SegmentSettings, sample_size: int, seed: int) -> dict[st
         "feature_products": config.feature_products,
         "feature_components": config.feature_components,
         "cluster_selection": config.cluster_selection,
-        "noise_to": "nearest_clustered_point",
+        "noise_to": "nearest_centroid",
         "sample_size": sample_size,
         "seed": seed,
     }
