@@ -1,37 +1,15 @@
--- One row per segment of the current segment model, plus segment -1 for
--- customers the model leaves unsegmented: size, share, and a readable label
--- made of the segment's most over-represented product categories.
+-- One row per segment of the current assignment, plus segment -1 for the
+-- customers nothing places (no purchase of a product the model knows, or no
+-- model yet): size, share, how many of its customers HDBSCAN left as noise
+-- (they are in it because it is their nearest segment), spend and recency,
+-- and the label and most distinctive products the segment model computed
+-- from its fit sample (c-TF-IDF of the product names the segment buys,
+-- int_segment_models.segment_profiles).
 --
--- Sizes and shares are counted on every run. Labels belong to the segment
--- model: they are computed from the purchases of the customers in the first
--- run that labels every assigned segment of a model, and kept on later runs
--- until a refit brings new segments (or a segment without a label). Names
--- then stay put between refits, and a run does not join 20 million purchases
--- to re-derive them (3.5 s of every run at 2 million customers).
-
-{#- keep the labels when the table already labels every (segment, model)
-    pair assigned now, the unsegmented (-1) included: its top categories
-    belong to the model too, and a model that leaves everyone unsegmented has
-    no other pair to tell it is new (--full-refresh computes them again) -#}
-{% set keep_labels = namespace(value=false) %}
-{% set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute else none %}
-{% if existing is not none and not flags.FULL_REFRESH %}
-    {% set unlabelled_sql %}
-        select count(*)
-        from (
-            select distinct segment_id, segment_model_id
-            from {{ ref('fct_customer_segments') }}
-        ) as assigned
-        where not exists (
-            select 1
-            from {{ this }} as labelled
-            where
-                labelled.segment_id = assigned.segment_id
-                and labelled.segment_model_id = assigned.segment_model_id
-        )
-    {% endset %}
-    {% set keep_labels.value = run_query(unlabelled_sql).columns[0].values()[0] == 0 %}
-{% endif %}
+-- Labels belong to the segment model, computed once when it is fitted: names
+-- stay put between refits, and a run does not join every purchase to derive
+-- them. Sizes, spend and recency are counted on every run from one row per
+-- customer (fct_customer_segments, int_customer_purchase_profiles).
 
 with
 
@@ -39,16 +17,29 @@ fct_customer_segments as (
     select * from {{ ref('fct_customer_segments') }}
 ),
 
-int_purchases_deduplicated as (
-    select * from {{ ref('int_purchases_deduplicated') }}
-),
-
-int_products_current as (
-    select * from {{ ref('int_products_current') }}
+int_customer_purchase_profiles as (
+    select * from {{ ref('int_customer_purchase_profiles') }}
 ),
 
 int_segment_models as (
     select * from {{ ref('int_segment_models') }}
+),
+
+model_profiles as (
+    select
+        segment_model_id,
+        unnest(segment_profiles) as profile
+    from int_segment_models
+),
+
+labels as (
+    select
+        model_profiles.segment_model_id,
+        struct_extract(model_profiles.profile, 'segment_id') as segment_id,
+        struct_extract(model_profiles.profile, 'segment_label') as segment_label,
+        struct_extract(model_profiles.profile, 'top_terms') as top_terms,
+        struct_extract(model_profiles.profile, 'top_products') as top_products
+    from model_profiles
 ),
 
 current_model as (
@@ -60,72 +51,40 @@ current_model as (
     limit 1
 ),
 
+latest_purchase as (
+    select max(last_purchased_at) as latest_purchased_at
+    from int_customer_purchase_profiles
+),
+
+segment_members as (
+    select
+        fct_customer_segments.segment_id,
+        fct_customer_segments.segment_model_id,
+        fct_customer_segments.membership_strength,
+        fct_customer_segments.is_noise,
+        int_customer_purchase_profiles.total_amount,
+        date_diff(
+            'day',
+            int_customer_purchase_profiles.last_purchased_at,
+            latest_purchase.latest_purchased_at
+        ) as days_since_purchase
+    from fct_customer_segments
+    left join int_customer_purchase_profiles
+        on fct_customer_segments.customer_id = int_customer_purchase_profiles.customer_id
+    cross join latest_purchase
+),
+
 segment_sizes as (
     select
         segment_id,
         segment_model_id,
         count(*) as n_customers,
-        avg(membership_strength) as avg_membership_strength
-    from fct_customer_segments
+        count(*) filter (where is_noise) as n_noise_customers,
+        avg(membership_strength) as avg_membership_strength,
+        median(total_amount) as median_spend,
+        median(days_since_purchase) as median_days_since_purchase
+    from segment_members
     group by segment_id, segment_model_id
-),
-
-category_purchases as (
-    select
-        fct_customer_segments.segment_id,
-        int_products_current.category,
-        count(*) as n_purchases
-    from fct_customer_segments
-    inner join int_purchases_deduplicated
-        on fct_customer_segments.customer_id = int_purchases_deduplicated.customer_id
-    inner join int_products_current
-        on int_purchases_deduplicated.product_id = int_products_current.product_id
-    group by fct_customer_segments.segment_id, int_products_current.category
-),
-
-category_lift as (
-    select
-        segment_id,
-        category,
-        n_purchases,
-        n_purchases / sum(n_purchases) over (partition by segment_id) as segment_share,
-        sum(n_purchases) over (partition by category)
-        / sum(n_purchases) over () as population_share
-    from category_purchases
-),
-
-top_categories as (
-    select
-        segment_id,
-        list(category order by segment_share desc, category asc)[1:3] as top_categories,
-        string_agg(category, ' + ' order by segment_share / population_share desc, category)
-        filter (where segment_share >= 0.15) as distinctive_categories
-    from category_lift
-    group by segment_id
-),
-
--- the labels computed from the purchases (read only when the labels are not
--- kept)
-computed_labels as (
-    select
-        segment_sizes.segment_id,
-        segment_sizes.segment_model_id,
-        'Segment ' || segment_sizes.segment_id || ': '
-        || coalesce(top_categories.distinctive_categories, top_categories.top_categories[1], 'mixed')
-            as segment_label,
-        coalesce(top_categories.top_categories, []) as top_categories
-    from segment_sizes
-    left join top_categories
-        on segment_sizes.segment_id = top_categories.segment_id
-),
-
-labels as (
-    select
-        segment_id,
-        segment_model_id,
-        segment_label,
-        top_categories
-    from {{ this if keep_labels.value else 'computed_labels' }}
 ),
 
 final as (
@@ -134,12 +93,29 @@ final as (
         segment_sizes.segment_model_id,
         case
             when segment_sizes.segment_id = -1 then 'Unsegmented'
-            else labels.segment_label
+            else coalesce(labels.segment_label, 'Segment ' || segment_sizes.segment_id)
         end as segment_label,
-        coalesce(labels.top_categories, []) as top_categories,
+        coalesce(labels.top_terms, []) as top_terms,
+        coalesce(labels.top_products, []) as top_products,
         segment_sizes.n_customers,
         round(segment_sizes.n_customers / sum(segment_sizes.n_customers) over (), 6) as customer_share,
+        segment_sizes.n_noise_customers,
         round(segment_sizes.avg_membership_strength, 6) as avg_membership_strength,
+        round(segment_sizes.median_spend, 2) as median_spend,
+        segment_sizes.median_days_since_purchase,
+        -- one line a marketer can read
+        format(
+            '{:,} customers ({:.1f}%), median spend {:,.2f}, median {} days since the last purchase{}',
+            segment_sizes.n_customers,
+            100 * segment_sizes.n_customers / sum(segment_sizes.n_customers) over (),
+            coalesce(segment_sizes.median_spend, 0),
+            coalesce(segment_sizes.median_days_since_purchase::bigint::varchar, '-'),
+            case
+                when len(coalesce(labels.top_products, [])) > 0
+                    then '; most distinctive: ' || array_to_string(labels.top_products, '; ')
+                else ''
+            end
+        ) as segment_profile,
         segment_sizes.segment_id = -1 as is_noise,
         current_model.fitted_at as model_fitted_at
     from segment_sizes

@@ -1,6 +1,7 @@
--- One row per current customer with a segment assignment: segment (-1 =
--- noise: the model could not place them, or they have no purchase with an
--- embedding), membership strength in 0..1, the model and run that assigned it.
+-- One row per current customer with a segment assignment: segment (the
+-- nearest one for a customer HDBSCAN leaves as noise, is_noise true; -1 when
+-- nothing places them: no purchase of a product the model knows, or no model),
+-- membership strength in 0..1, the model and run that assigned it.
 -- Customers no longer in any batch (their batch was re-delivered without
 -- them) are left out: the inference tables may still hold their old rows.
 

@@ -1,6 +1,8 @@
-"""One row per customer with a vector row: segment id (-1 = noise) and strength.
+"""One row per current customer: the segment their purchases place them in, its
+membership strength and whether HDBSCAN left them as noise (then the segment
+is the nearest one); -1 when nothing places them (no purchases, no model).
 
-Incremental: customers are (re)labelled when their vector changed or a new
+Incremental: customers are (re)labelled when their purchases changed or a new
 segment model was fitted.
 """
 
@@ -18,7 +20,7 @@ def model(dbt, session):
     step = spark_customer_segments_model if is_spark_session(session) else customer_segments_model
     return step(
         session,
-        vectors=dbt.ref("int_customer_vectors"),
+        profiles=dbt.ref("int_customer_purchase_profiles"),
         models=dbt.ref("int_segment_models"),
         runs=dbt.ref("ops_runs"),
         this=str(dbt.this) if dbt.is_incremental else None,

@@ -1,4 +1,6 @@
-"""One row per fitted segment model (PCA + HDBSCAN on a sample), newest last.
+"""One row per fitted segment model (purchase factors + HDBSCAN on a sample of
+the customers with purchases), newest last, with its segments' labels and
+profiles.
 
 A new row appears only when the refit policy says so (no model yet, var
 segment_refit, or the population grew past segment_refit_growth).
@@ -16,7 +18,8 @@ def model(dbt, session):
     )
     return segment_models_model(
         session,
-        vectors=dbt.ref("int_customer_vectors"),
+        profiles=dbt.ref("int_customer_purchase_profiles"),
+        products=dbt.ref("int_products_current"),
         runs=dbt.ref("ops_runs"),
         this=str(dbt.this) if dbt.is_incremental else None,
         settings=PipelineSettings.from_mapping(dbt.config.get("settings")),

@@ -129,13 +129,14 @@ class InferenceSettings(_Settings):
 
 @dataclass(frozen=True)
 class SegmentSettings(_Settings):
-    """The segment model fit (PCA + HDBSCAN on a sample) and its refit policy."""
+    """The segment model fit (purchase factors + HDBSCAN on a sample) and its refit policy."""
 
     fit_sample_size: int = _setting("segment_fit_sample_size", 50000, minimum=10)
     # 0: derived from the sample size (domain.segmentation.auto_min_cluster_size)
     min_cluster_size: int = _setting("segment_min_cluster_size", 0)
     min_samples: int = _setting("segment_min_samples", 10, minimum=1)
-    pca_components: int = _setting("segment_pca_components", 8, minimum=1)
+    feature_products: int = _setting("segment_feature_products", 2000, minimum=2)
+    feature_components: int = _setting("segment_feature_components", 8, minimum=1)
     cluster_selection: str = _setting(
         "segment_cluster_selection", "leaf", choices=HdbscanClusterer.SELECTION_METHODS
     )

@@ -99,12 +99,16 @@ def test_segment_report_names_segments_and_adds_up(evaluated):
     assert sum(s["share"] for s in seg["segments"]) == pytest.approx(1.0, abs=1e-3)
     assert seg["n_segments"] == sum(1 for s in seg["segments"] if s["segment_id"] >= 0)
     assert seg["n_segments"] >= 2  # real data gives segments worth naming now
-    assert all(
-        s["label"].startswith(f"Segment {s['segment_id']}:")
-        for s in seg["segments"]
-        if s["segment_id"] >= 0
-    )
+    labels = [s["label"] for s in seg["segments"] if s["segment_id"] >= 0]
+    # term labels, distinct, never the one category every product of this data has
+    assert len(set(labels)) == len(labels) and seg["labels_distinct"] is True
+    assert all(label and "giftware" not in label.lower() for label in labels)
+    # noise is visible but placed: only customers with nothing to go by stay unsegmented
+    assert seg["unsegmented_share"] <= 0.3
+    assert 0.0 <= seg["noise_share"] <= 1.0
+    assert all(s["noise_customers"] <= s["customers"] for s in seg["segments"])
     assert -1.0 <= seg["stability"]["adjusted_rand_index"] <= 1.0
+    assert seg["popularity_lift"] > 0
 
 
 def test_a_refit_on_another_sample_keeps_the_segment_ids(evaluated):

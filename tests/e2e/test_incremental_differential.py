@@ -370,12 +370,26 @@ def test_a_redelivery_that_invalidates_a_customer_line_gives_the_rebuild(base_la
 
 
 def test_a_refit_that_leaves_everyone_unsegmented_gives_the_rebuild(base_landing, tmp_path):
-    """A new customer makes a new segment model; when it segments nobody the
-    unsegmented row's top categories are computed for it, not left empty."""
+    """A new customer makes a new segment model; dim_segments then carries that
+    model's labels (read from its segment_profiles), and -1 is 'Unsegmented'."""
     run = Differential(tmp_path, base_landing)
     run.step(NewBatch((Line(3, 2, ()),)), check=False)
     run.step(NewBatch((Line(4, 1, ((11, 250, 0),)),)))
-    top = run.incremental.scalar(
-        "select top_categories from marts.dim_segments where segment_id = -1"
+    shown = dict(run.incremental.query("select segment_id, segment_label from marts.dim_segments"))
+    stored = dict(
+        run.incremental.query(
+            """
+            select p.segment_id, p.segment_label
+            from (
+                select unnest(segment_profiles) as p
+                from (
+                    select segment_profiles from inference.int_segment_models
+                    order by fitted_at desc, segment_model_id desc limit 1
+                )
+            )
+            """
+        )
     )
-    assert top, "the unsegmented customers' top categories are empty"
+    assert shown, "dim_segments is empty"
+    for segment_id, label in shown.items():
+        assert label == ("Unsegmented" if segment_id == -1 else stored[segment_id])

@@ -352,10 +352,10 @@ def test_customer_vectors_spark_branch_matches_duckdb(spark_vectors, duckdb_buil
     )
 
 
-def _spark_segments(spark, vectors: pa.Table, duckdb_build, run_frame) -> pa.Table:
+def _spark_segments(spark, profiles: pa.Table, duckdb_build, run_frame) -> pa.Table:
     return spark_models.spark_customer_segments_model(
         spark,
-        vectors=_to_spark(spark, vectors),
+        profiles=_to_spark(spark, profiles),
         models=_to_spark(spark, _duckdb_table(duckdb_build, "inference.int_segment_models")),
         runs=run_frame,
         this=None,
@@ -386,21 +386,11 @@ def _assert_segments_agree(got: pa.Table, expected: pa.Table) -> None:
 
 
 def test_segment_assignment_spark_branch_matches_duckdb(spark, duckdb_build, run_frame):
-    vectors = _duckdb_table(duckdb_build, "inference.int_customer_vectors")
-    got = _spark_segments(spark, vectors, duckdb_build, run_frame)
+    profiles = _duckdb_table(duckdb_build, "intermediate.int_customer_purchase_profiles")
+    got = _spark_segments(spark, profiles, duckdb_build, run_frame)
     expected = _duckdb_table(duckdb_build, "inference.int_customers_segmented")
     assert got.num_rows == expected.num_rows > 0
     assert len(set(expected.column("segment_id").to_pylist())) > 1
-    _assert_segments_agree(got, expected)
-
-
-def test_segments_of_the_spark_vectors_agree_with_duckdb(
-    spark, spark_vectors, duckdb_build, run_frame
-):
-    # the whole chain: Spark embeddings -> Spark vectors -> Spark assignment
-    got = _spark_segments(spark, spark_vectors, duckdb_build, run_frame)
-    expected = _duckdb_table(duckdb_build, "inference.int_customers_segmented")
-    assert got.num_rows == expected.num_rows > 0
     _assert_segments_agree(got, expected)
 
 

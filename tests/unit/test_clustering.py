@@ -96,3 +96,24 @@ def test_a_model_pickled_with_its_hdbscan_object_still_loads(fitted):
     points = blobs(2000, 7)
     np.testing.assert_array_equal(legacy.predict(points)[0], fitted.predict(points)[0])
     np.testing.assert_array_equal(legacy.predict(points)[1], fitted.predict(points)[1])
+
+
+def test_nearest_centroid_is_the_largest_cosine_with_the_unit_cluster_means():
+    from holdfast.infrastructure.clustering import NearestCentroid
+
+    rng = np.random.default_rng(11)
+    points = rng.normal(size=(60, 4))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    labels = rng.integers(-1, 3, size=60) * 2  # labels -2 (noise-like), 0, 2, 4
+    labels[labels < 0] = -1
+    queries = rng.normal(size=(25, 4))
+    found = NearestCentroid(points, labels).label_of(queries)
+    for query, label in zip(queries, found, strict=True):
+        best, best_cosine = None, -np.inf
+        for candidate in sorted(set(labels.tolist()) - {-1}):
+            mean = points[labels == candidate].mean(axis=0)
+            cosine = float(query @ mean / np.linalg.norm(mean))
+            if cosine > best_cosine:
+                best, best_cosine = candidate, cosine
+        assert label == best
+    assert NearestCentroid(points[:0], labels[:0]).label_of(queries).tolist() == [-1] * 25

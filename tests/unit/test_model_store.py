@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from holdfast.application.segments import SegmentModel
-from holdfast.domain.reduction import fit_pca
+from holdfast.domain.segment_features import fit_purchase_factors
+from holdfast.infrastructure.clustering import NearestCentroid
 from holdfast.infrastructure.model_store import dump_model, load_model
 
 
 class ThresholdFitted:
-    """A picklable FittedClusterer fake: label by the sign of the first reduced coordinate."""
+    """A picklable FittedClusterer fake: label by the sign of the first feature coordinate."""
 
     def __init__(self, margin: float) -> None:
         self.margin = margin
@@ -34,15 +35,25 @@ class NotAModel:
         self.segment_model_id = "seg-fake"
 
 
+PRODUCTS = [f"p{j}" for j in range(8)]
+
+
+def baskets(seed: int, n: int) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    return [sorted(set(rng.choice(PRODUCTS, size=3).tolist())) for _ in range(n)]
+
+
 def make_model() -> SegmentModel:
-    rng = np.random.default_rng(4)
-    sample = rng.normal(size=(40, 6))
-    sample /= np.linalg.norm(sample, axis=1, keepdims=True)
+    sample = baskets(4, 40)
+    factors = fit_purchase_factors(sample, n_products=8, n_components=3)
+    features = factors.transform(sample)
     return SegmentModel(
         segment_model_id="seg-0123456789abcdef",
-        projection=fit_pca(sample, 3),
+        factors=factors,
         clusterer=ThresholdFitted(margin=0.1),
+        nearest=NearestCentroid(features, np.where(features[:, 0] > 0, 0, 1)),
         segment_of_label={0: 1, 1: 0},
+        profiles=[],
         population_at_fit=40,
         n_sample=40,
         noise_share=0.2,
@@ -71,14 +82,15 @@ def test_a_dumped_model_loads_back_equal_and_assigns_identically():
         "params",
     ):
         assert getattr(loaded, name) == getattr(model, name)
-    np.testing.assert_array_equal(loaded.projection.mean, model.projection.mean)
-    np.testing.assert_array_equal(loaded.projection.components, model.projection.components)
-    vectors = np.random.default_rng(5).normal(size=(25, 6))
-    expected_ids, expected_strengths = model.assign(vectors)
-    got_ids, got_strengths = loaded.assign(vectors)
-    np.testing.assert_array_equal(got_ids, expected_ids)
-    np.testing.assert_array_equal(got_strengths, expected_strengths)
-    assert set(expected_ids.tolist()) <= {-1, 0, 1}
+    assert loaded.factors.product_ids == model.factors.product_ids
+    np.testing.assert_array_equal(loaded.factors.components, model.factors.components)
+    new = [*baskets(5, 25), ["unknown"]]
+    expected = model.assign(new)
+    got = loaded.assign(new)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert set(expected[0].tolist()) <= {-1, 0, 1}
+    assert expected[0][-1] == -1
 
 
 def test_loading_corrupted_bytes_raises_value_error():

@@ -142,7 +142,7 @@ def spark_customer_vectors_model(
 def spark_customer_segments_model(
     session: Any,
     *,
-    vectors: Any,
+    profiles: Any,
     models: Any,
     runs: Any,
     this: str | None,
@@ -163,22 +163,21 @@ def spark_customer_segments_model(
     model_id = row[2] if row else segments.UNSEGMENTED_MODEL_ID
     pending = spark_io.pending_records(
         session,
-        vectors,
+        profiles,
         this,
         key="customer_id",
         columns=segments.ASSIGN_INPUT_COLUMNS[:-1],
         unchanged_when=["p.profile_fingerprint = s.profile_fingerprint", "p.segment_model_id = ?"],
         unchanged_params=[model_id],
         max_failed_runs=inference.max_failed_runs,
-        where="s.status = 'ok'",
     )
 
     def step(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        model = load_model(blob, checksum) if blob is not None else None  # once per partition
+        # once per partition
+        model = segments.usable_model(load_model(blob, checksum) if blob is not None else None)
         return segments.assign_segments(
             batches,
             model,
-            dimension=VECTOR_DIMENSION,
             run=run,
             policy=policy,
             batch_size=inference.batch_size,

@@ -162,7 +162,7 @@ def _evaluate_pipeline(
             settings.k,
         ),
         n_segments=len(set(segmented)),
-        noise_share=round(1 - len(segmented) / max(len(segments), 1), 4),
+        unsegmented_share=round(1 - len(segmented) / max(len(segments), 1), 4),
     )
     score(
         "holdfast", output.recommendations, dbt_vars=settings.dbt_vars, build_seconds=build_seconds
@@ -185,6 +185,12 @@ def _evaluate_pipeline(
         weights=settings.blend_weights.normalised(),
     )
     report["segments"] = segment_quality(db_path)
+    popularity = report["methods"]["popularity"]["hit_rate_at_k"]
+    report["segments"]["popularity_lift"] = (
+        round(report["methods"]["segment_popularity"]["hit_rate_at_k"] / popularity, 3)
+        if popularity
+        else None
+    )
     report["calibration"] = {
         "holdfast": _calibration(output.candidates, truth, settings, report),
         "prototype_blend": _calibration(
@@ -322,15 +328,20 @@ def format_report(report: dict[str, Any]) -> str:
 def _segment_lines(seg: dict[str, Any]) -> list[str]:
     stability = seg.get("stability", {})
     lines = [
-        f"Segments: {seg['n_segments']}, noise share {seg['noise_share']:.3f}, "
-        f"DBCV (sample) {seg.get('dbcv_sample', 'n/a')}, silhouette (sample) "
-        f"{seg.get('silhouette_sample', 'n/a')}, ARI of two refits "
+        f"Segments: {seg['n_segments']}, labels distinct {seg.get('labels_distinct', 'n/a')}, "
+        f"HDBSCAN noise {seg['noise_share']:.3f}, unsegmented "
+        f"{seg.get('unsegmented_share', 0.0):.3f}, DBCV (sample) {seg.get('dbcv_sample', 'n/a')}, "
+        f"silhouette (sample) {seg.get('silhouette_sample', 'n/a')}, ARI of two refits "
         f"{stability.get('adjusted_rand_index', 'n/a')}, same id after matching "
-        f"{stability.get('same_id_share', 'n/a')}",
+        f"{stability.get('same_id_share', 'n/a')}, segment popularity / popularity "
+        f"{seg.get('popularity_lift', 'n/a')}",
         "",
-        "| segment | label | customers | share |",
-        "|---|---|---|---|",
+        "| segment | label | customers | share | of them noise | profile |",
+        "|---|---|---|---|---|---|",
     ]
     for s in seg["segments"]:
-        lines.append(f"| {s['segment_id']} | {s['label']} | {s['customers']} | {s['share']:.3f} |")
+        lines.append(
+            f"| {s['segment_id']} | {s['label']} | {s['customers']} | {s['share']:.3f} | "
+            f"{s.get('noise_customers', 0)} | {s.get('profile', '')} |"
+        )
     return lines

@@ -1,13 +1,24 @@
-"""Segment quality of a built warehouse: how many segments, how much noise, how
-well separated (DBCV and silhouette on a sample), how stable across two refits
-on different samples, and what they are called.
+"""Segment quality of a built warehouse: how many segments, how many customers
+HDBSCAN leaves as noise and how many stay unsegmented, how well separated (DBCV
+and silhouette on a sample), how stable across two refits on different
+samples, and what they are called.
+
+Shares are over the customers fct_customer_segments lists (every current
+customer): `noise_share` is HDBSCAN's noise (is_noise; such a customer still
+gets the nearest segment), `unsegmented_share` the customers with segment -1
+(nothing to place them by).
+
+Separation, on a 2,000-customer sample in the clustering space (the unit
+purchase-factor vectors): DBCV (hdbscan's validity index) of HDBSCAN's own
+labels, noise included; silhouette of the segments customers are given
+(nearest segment for noise).
 
 Stability: the segment model is refitted twice with the pipeline's settings, on
-two different deterministic samples (70% of the customers with a vector each);
-the second refit reuses the first one's ids where clusters match (the same
-matching the pipeline uses). Both label every customer; the adjusted Rand index
-compares the two labellings (noise counts as a label), and `same_id_share` is
-the share of customers segmented by both refits who get the same segment id.
+two different deterministic samples (70% of the customers with purchases
+each); the second refit reuses the first one's ids where segments match (the
+same matching the pipeline uses). Both label every customer with purchases;
+the adjusted Rand index compares the two labellings, and `same_id_share` is the
+share of customers segmented by both refits who get the same segment id.
 """
 
 from __future__ import annotations
@@ -19,25 +30,22 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from holdfast.application.records import array_to_vectors
 from holdfast.application.segments import SegmentModel, fit_segment_model
 from holdfast.domain.segmentation import sample_rank_key
 from holdfast.infrastructure.clustering import HdbscanClusterer
 from holdfast.infrastructure.model_store import load_model
 
-VECTOR_DIMENSION = 384
 QUALITY_SAMPLE = 2000
 REFIT_SHARE = 0.7
 REFIT_SEEDS = (101, 202)
 
 
-def _vectors(con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray]:
+def _baskets(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[list[str]]]:
     table = con.sql(
-        "select customer_id, vector from inference.int_customer_vectors "
-        "where status = 'ok' and has_vector order by customer_id"
+        "select customer_id, product_ids from intermediate.int_customer_purchase_profiles "
+        "where n_products > 0 order by customer_id"
     ).to_arrow_table()
-    vectors, _ = array_to_vectors(table.column("vector"), VECTOR_DIMENSION)
-    return table.column("customer_id").to_pylist(), vectors
+    return table.column("customer_id").to_pylist(), table.column("product_ids").to_pylist()
 
 
 def _sample(ids: list[str], seed: int, size: int) -> np.ndarray:
@@ -48,7 +56,7 @@ def _sample(ids: list[str], seed: int, size: int) -> np.ndarray:
 def _refit(
     model: SegmentModel,
     ids: list[str],
-    vectors: np.ndarray,
+    baskets: list[list[str]],
     seed: int,
     previous: SegmentModel | None,
 ) -> SegmentModel:
@@ -57,17 +65,17 @@ def _refit(
     size = max(10, round(params["min_cluster_size"] * len(rows) / max(model.n_sample, 1)))
     return fit_segment_model(
         [ids[i] for i in rows],
-        vectors[rows],
+        [baskets[i] for i in rows],
         HdbscanClusterer(
             min_cluster_size=size,
             min_samples=params["min_samples"],
-            cluster_selection_method=params.get("cluster_selection", "eom"),
+            cluster_selection_method=params["cluster_selection"],
         ),
-        n_components=params["pca_components"],
+        n_products=params["feature_products"],
+        n_components=params["feature_components"],
         population=len(ids),
         params={**params, "min_cluster_size": size, "seed": seed},
         fit_reason="stability check",
-        normalise=getattr(model, "normalise_reduced", False),
         previous=previous,
     )
 
@@ -84,37 +92,51 @@ def segment_quality(db_path: Path) -> dict[str, Any]:
             "order by fitted_at desc, segment_model_id desc limit 1"
         ).fetchall()
         labels = con.execute(
-            "select segment_id, segment_label, n_customers, customer_share "
-            "from marts.dim_segments order by segment_id"
+            "select segment_id, segment_label, n_customers, customer_share, n_noise_customers, "
+            "segment_profile from marts.dim_segments order by segment_id"
         ).fetchall()
-        ids, vectors = _vectors(con)
+        ids, baskets = _baskets(con)
     finally:
         con.close()
+    total = sum(n for _, _, n, *_ in labels)
+    noise = sum(n_noise for *_, n_noise, _ in labels)
+    named = [label for s, label, *_ in labels if s >= 0]
     report: dict[str, Any] = {
         "segments": [
-            {"segment_id": s, "label": label, "customers": n, "share": share}
-            for s, label, n, share in labels
+            {
+                "segment_id": s,
+                "label": label,
+                "customers": n,
+                "share": share,
+                "noise_customers": n_noise,
+                "profile": profile,
+            }
+            for s, label, n, share, n_noise, profile in labels
         ],
-        "n_segments": sum(1 for s, *_ in labels if s >= 0),
-        "noise_share": next((share for s, _, _, share in labels if s == -1), 0.0),
+        "n_segments": len(named),
+        "labels_distinct": len(set(named)) == len(named),
+        "noise_share": round(noise / total, 4) if total else 0.0,
+        "unsegmented_share": next((share for s, _, _, share, *_ in labels if s == -1), 0.0),
     }
     if not row or len(ids) < 20:
         return report
     model = load_model(row[0][0], row[0][1])
     report["params"] = json.loads(row[0][2])
-    segments_all, _ = model.assign(vectors)
     sample = _sample(ids, 7, min(QUALITY_SAMPLE, len(ids)))
-    points, found = model.reduce(vectors[sample]), segments_all[sample]
-    clustered = found >= 0
-    if len(set(found[clustered].tolist())) >= 2:
-        report["dbcv_sample"] = round(float(validity_index(points, found.astype(np.int64))), 4)
+    points = model.features([baskets[i] for i in sample])
+    given, _, noise = model.assign([baskets[i] for i in sample])
+    hard = np.where(noise, -1, given).astype(np.int64)
+    placed = given >= 0
+    if len(set(given[placed].tolist())) >= 2:
         report["silhouette_sample"] = round(
-            float(silhouette_score(points[clustered], found[clustered])), 4
+            float(silhouette_score(points[placed], given[placed])), 4
         )
-    first = _refit(model, ids, vectors, REFIT_SEEDS[0], None)
-    second = _refit(model, ids, vectors, REFIT_SEEDS[1], first)
-    a, _ = first.assign(vectors)
-    b, _ = second.assign(vectors)
+    if len(set(hard[hard >= 0].tolist())) >= 2:
+        report["dbcv_sample"] = round(float(validity_index(points[placed], hard[placed])), 4)
+    first = _refit(model, ids, baskets, REFIT_SEEDS[0], None)
+    second = _refit(model, ids, baskets, REFIT_SEEDS[1], first)
+    a, _, _ = first.assign(baskets)
+    b, _, _ = second.assign(baskets)
     both = (a >= 0) & (b >= 0)
     report["stability"] = {
         "refit_segments": [first.n_segments, second.n_segments],

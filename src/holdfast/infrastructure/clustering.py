@@ -190,6 +190,33 @@ class HdbscanFitted:
         return labels, strengths
 
 
+class NearestCentroid:
+    """The cluster whose centroid direction is nearest (largest cosine), for
+    the customers HDBSCAN leaves as noise. A centroid is the mean of the
+    cluster's sample points scaled to unit length. On Online Retail the
+    nearest centroid partitions the customers more stably than the nearest
+    clustered sample point (ARI of two refits 0.46 against 0.31, 16 factors;
+    docs/quality.md)."""
+
+    def __init__(self, points: np.ndarray, labels: np.ndarray) -> None:
+        points = np.asarray(points, dtype=np.float64)
+        labels = np.asarray(labels, dtype=np.int64)
+        self.labels = np.array(sorted({int(x) for x in labels.tolist() if x >= 0}), dtype=np.int64)
+        width = points.shape[1] if points.ndim == 2 else 0
+        centroids = np.zeros((len(self.labels), width))
+        for i, label in enumerate(self.labels):
+            centroids[i] = points[labels == label].mean(axis=0)
+        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+        self.centroids = centroids / np.where(norms > 0, norms, 1.0)
+
+    def label_of(self, points: np.ndarray) -> np.ndarray:
+        """The label of each point's nearest centroid (ties: lower label; -1 if none)."""
+        points = np.asarray(points, dtype=np.float64)
+        if len(self.labels) == 0 or len(points) == 0:
+            return np.full(len(points), -1, dtype=np.int64)
+        return self.labels[np.argmax(points @ self.centroids.T, axis=1)]
+
+
 @dataclass(frozen=True)
 class HdbscanClusterer:
     """HDBSCAN settings. min_samples stays small: its default (= min_cluster_size)

@@ -1,4 +1,5 @@
-"""fit_segment_model with a fake clusterer: segment ids, content-derived model ids, refits."""
+"""fit_segment_model with a fake clusterer: segment ids, content-derived model
+ids, refits, labels."""
 
 from __future__ import annotations
 
@@ -6,36 +7,42 @@ import numpy as np
 import pytest
 from tests.unit.fakes import FakeClusterer
 from tests.unit.steps.segment_sample import (
+    NAMES,
     PARAMS,
+    RADIUS,
     RAW_LABELS,
     SAMPLE,
     SAMPLE_IDS,
-    SEG_DIM,
+    basket,
     fit_model,
-    near,
+    tfidf_unit_rows,
 )
 
 from holdfast.application import segments
 
 
-def test_fit_segment_model_orders_segment_ids_by_cluster_size():
+def test_fit_segment_model_orders_segment_ids_by_segment_size():
     model = fit_model()
+    # sizes with the noise customers in their nearest segment: group 1 has 9 + 2
     assert model.segment_of_label == {3: 0, 5: 1, 7: 2}
     assert model.n_segments == 3
     assert model.noise_share == pytest.approx(2 / 21)
     assert model.n_sample == 21
     assert model.population_at_fit == 1234
     assert model.fit_reason == "no segment model yet"
+    assert [p.sample_customers for p in model.profiles] == [11, 6, 4]
 
 
 def test_fit_segment_model_breaks_size_ties_by_lower_label():
-    sample = np.concatenate([near(0, 5), near(1, 7), near(2, 5)])
+    sample = [basket(0, i) for i in range(5)] + [basket(1, i) for i in range(7)]
+    sample += [basket(2, i) for i in range(5)]
     labels = [9] * 5 + [4] * 7 + [2] * 5
     model = segments.fit_segment_model(
         [f"t{i}" for i in range(17)],
         sample,
-        FakeClusterer(labels),
-        n_components=SEG_DIM,
+        FakeClusterer(labels, RADIUS),
+        n_products=100,
+        n_components=12,
         population=17,
         params={},
         fit_reason="test",
@@ -43,25 +50,34 @@ def test_fit_segment_model_breaks_size_ties_by_lower_label():
     assert model.segment_of_label == {4: 0, 2: 1, 9: 2}
 
 
-def test_fit_segment_model_clusters_in_the_reduced_space():
+def test_the_clusterer_sees_the_unit_fold_in_of_the_baskets():
     clusterer = FakeClusterer(RAW_LABELS)
-    segments.fit_segment_model(
-        SAMPLE_IDS, SAMPLE, clusterer, n_components=2, population=21, params={}, fit_reason="x"
+    model = segments.fit_segment_model(
+        SAMPLE_IDS,
+        SAMPLE,
+        clusterer,
+        n_products=100,
+        n_components=3,
+        population=21,
+        params={},
+        fit_reason="x",
     )
-    assert clusterer.fitted_on.shape == (21, 2)
+    assert clusterer.fitted_on.shape == (21, 3)
+    np.testing.assert_allclose(np.linalg.norm(clusterer.fitted_on, axis=1), 1.0)
+    # full rank: pairwise distances are those of the unit tf-idf rows
+    full = fit_model()
+    rows = tfidf_unit_rows(SAMPLE, list(full.factors.product_ids))
+    features = full.features(SAMPLE)
+    for i, j in [(0, 1), (0, 5), (13, 20), (4, 19)]:
+        assert np.linalg.norm(features[i] - features[j]) == pytest.approx(
+            np.linalg.norm(rows[i] - rows[j]), abs=1e-9
+        )
+    assert model.factors.n_components == 3
 
 
 def test_fit_segment_model_id_is_content_derived_and_params_are_copied():
     params = dict(PARAMS)
-    model = segments.fit_segment_model(
-        SAMPLE_IDS,
-        SAMPLE,
-        FakeClusterer(RAW_LABELS),
-        n_components=SEG_DIM,
-        population=21,
-        params=params,
-        fit_reason="x",
-    )
+    model = fit_model(params=params)
     assert model.segment_model_id == segments.model_id_for(SAMPLE_IDS, SAMPLE, PARAMS)
     params["min_cluster_size"] = 99
     assert model.params == PARAMS
@@ -72,57 +88,64 @@ def test_a_refit_reuses_the_previous_models_segment_ids():
     assert first.next_segment_id == 3
     # the same customers, clustered again with other raw labels: 7 -> 1, 3 -> 8, 5 -> 4
     relabelled = [1] * 4 + [8] * 9 + [4] * 6 + [-1, -1]
-    refit = segments.fit_segment_model(
+    refit = fit_model(population=1300, fit_reason="refit requested", previous=first)
+    assert refit.segment_of_label == first.segment_of_label
+    moved = segments.fit_segment_model(
         SAMPLE_IDS,
-        SAMPLE.astype(np.float32),
-        FakeClusterer(relabelled),
-        n_components=SEG_DIM,
+        SAMPLE,
+        FakeClusterer(relabelled, RADIUS),
+        n_products=100,
+        n_components=20,
         population=1300,
         params=PARAMS,
         fit_reason="refit requested",
         previous=first,
     )
-    assert refit.segment_of_label == {8: 0, 4: 1, 1: 2}
-    assert refit.matched_from == first.segment_model_id
-    assert refit.next_segment_id == 3
+    assert moved.segment_of_label == {8: 0, 4: 1, 1: 2}
+    assert moved.matched_from == first.segment_model_id
+    assert moved.next_segment_id == 3
 
 
-def test_fit_segment_model_can_cluster_unit_length_reduced_vectors():
-    clusterer = FakeClusterer(RAW_LABELS)
-    model = segments.fit_segment_model(
-        SAMPLE_IDS,
-        SAMPLE,
-        clusterer,
-        n_components=2,
-        population=21,
-        params={},
-        fit_reason="x",
-        normalise=True,
-    )
-    np.testing.assert_allclose(np.linalg.norm(clusterer.fitted_on, axis=1), 1.0)
-    np.testing.assert_allclose(np.linalg.norm(model.reduce(SAMPLE[:3]), axis=1), 1.0)
+def test_a_first_fit_can_start_its_ids_after_retired_ones():
+    model = fit_model(first_segment_id=5)
+    assert model.segment_of_label == {3: 5, 5: 6, 7: 7}
+    assert model.next_segment_id == 8
+
+
+def test_segment_labels_are_the_distinctive_words_of_what_the_segment_buys():
+    model = fit_model()
+    by_id = {p.segment_id: p for p in model.profiles}
+    # group 1 (lunchbag) is segment 0; "item" is in every name and never a term,
+    # nor is the category every product shares
+    assert by_id[0].top_terms[0] == "lunchbag"
+    assert by_id[1].top_terms[0] == "teacup"
+    assert by_id[2].top_terms[0] == "candle"
+    for profile in model.profiles:
+        assert "item" not in profile.top_terms and "giftware" not in profile.top_terms
+    assert len({p.label for p in model.profiles}) == 3
+    assert by_id[2].top_products[0] in {NAMES[f"g0p{j}"] for j in range(4)}
 
 
 def test_model_id_for_depends_on_sample_and_params_but_not_on_params_key_order():
-    v = np.array([[0.6, 0.8], [1.0, 0.0]])
-    base = segments.model_id_for(["a", "b"], v, {"x": 1, "y": 2})
-    assert base == segments.model_id_for(["a", "b"], v, {"y": 2, "x": 1})
+    baskets = [["p1", "p2"], ["p3"]]
+    base = segments.model_id_for(["a", "b"], baskets, {"x": 1, "y": 2})
+    assert base == segments.model_id_for(["a", "b"], baskets, {"y": 2, "x": 1})
     assert base.startswith("seg-") and len(base) == len("seg-") + 16
-    assert base != segments.model_id_for(["b", "a"], v, {"x": 1, "y": 2})
-    assert base != segments.model_id_for(["a", "b", "c"], np.vstack([v, v[:1]]), {"x": 1, "y": 2})
-    assert base != segments.model_id_for(["a", "b"], v, {"x": 1, "y": 3})
-    one = np.zeros((1, 2))
-    assert segments.model_id_for(["ab"], one, {}) != segments.model_id_for(["a", "b"], v, {})
+    assert base != segments.model_id_for(["b", "a"], baskets, {"x": 1, "y": 2})
+    assert base != segments.model_id_for(["a", "b"], baskets, {"x": 1, "y": 3})
+    # what they bought counts, not the order it is listed in
+    assert base == segments.model_id_for(["a", "b"], [["p2", "p1"], ["p3"]], {"x": 1, "y": 2})
+    assert base != segments.model_id_for(["a", "b"], [["p1"], ["p2", "p3"]], {"x": 1, "y": 2})
 
 
-def test_model_id_for_changes_with_the_vectors_not_with_float_noise():
-    """The same customers with other purchases (other vectors) are another
-    model; a difference far below the clusterer's resolution is not."""
-    ids = ["a", "b"]
-    v = np.array([[0.6, 0.8], [1.0, 0.0]])
-    base = segments.model_id_for(ids, v, {})
-    assert segments.model_id_for(ids, v + 1e-9, {}) == base
-    assert segments.model_id_for(ids, v.astype(np.float32), {}) == base
-    moved = v.copy()
-    moved[1] = [0.8, 0.6]
-    assert segments.model_id_for(ids, moved, {}) != base
+def test_where_categories_differ_a_label_starts_with_the_segments_top_category():
+    categories = {p: f"Aisle {p[1]}" for p in NAMES}  # one category per product group
+    model = fit_model(categories=categories)
+    labels = {p.segment_id: p.label for p in model.profiles}
+    # segment 0 is group 1 and its two noise customers, who bought 3 products of
+    # group 4 (ribbon) and 2 of group 3 (postcard), terms only segment 0 has
+    assert labels == {
+        0: "aisle 1: lunchbag, ribbon, postcard",
+        1: "aisle 2: teacup",
+        2: "aisle 0: candle",
+    }

@@ -1,4 +1,5 @@
-"""int_customers_segmented: every changed customer labelled by the current segment model."""
+"""int_customers_segmented: every changed customer labelled by the current segment
+model, from their product list."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from holdfast.application import segments
 from holdfast.entrypoints.observed import observed_step
 from holdfast.entrypoints.steps._shared import (
     POOL_MIN_RECORD_BATCHES,
-    VECTOR_DIMENSION,
     announce_workers,
     retry_policy,
     stream_batch_rows,
@@ -25,13 +25,13 @@ from holdfast.settings import PipelineSettings
 def customer_segments_model(
     con: duckdb.DuckDBPyConnection,
     *,
-    vectors: Any,
+    profiles: Any,
     models: Any,
     runs: Any,
     this: str | None,
     settings: PipelineSettings,
 ) -> pa.RecordBatchReader:
-    """Label the customers whose vector changed, or everyone after a new
+    """Label the customers whose purchases changed, or everyone after a new
     segment model, with the newest segment model."""
     inference = settings.inference
     policy = retry_policy(inference, "assign_segments")
@@ -42,11 +42,11 @@ def customer_segments_model(
         f"select model_blob, model_checksum from {models_view} "
         "order by fitted_at desc, segment_model_id desc limit 1",
     )
-    model = load_model(row[0], row[1]) if row else None
+    model = segments.usable_model(load_model(row[0], row[1]) if row else None)
     model_id = model.segment_model_id if model else segments.UNSEGMENTED_MODEL_ID
     pending = warehouse.pending_records(
         con,
-        vectors,
+        profiles,
         this,
         key="customer_id",
         columns=segments.ASSIGN_INPUT_COLUMNS[:-1],
@@ -54,8 +54,7 @@ def customer_segments_model(
         settings_unchanged_when=["p.segment_model_id = ?"],
         settings_params=[model_id],
         max_failed_runs=inference.max_failed_runs,
-        where="s.status = 'ok'",
-        recency_column="processed_at",
+        recency_column="refreshed_at",
         previous_recency_column="processed_at",
     )
     return warehouse.as_reader(
@@ -63,7 +62,6 @@ def customer_segments_model(
         segments.assign_segments(
             warehouse.stream(con, pending, stream_batch_rows()),
             model,
-            dimension=VECTOR_DIMENSION,
             run=run,
             policy=policy,
             batch_size=inference.batch_size,

@@ -1,5 +1,6 @@
-"""int_segment_models: a new segment model (PCA + HDBSCAN on a sample) when the
-refit policy says so."""
+"""int_segment_models: a new segment model (purchase factors + HDBSCAN on a
+sample of the customers with purchases) when the refit policy says so, with
+its segments' labels and profiles."""
 
 from __future__ import annotations
 
@@ -18,11 +19,20 @@ from holdfast.domain.segmentation import (
     refit_decision,
 )
 from holdfast.entrypoints.observed import observed_step
-from holdfast.entrypoints.steps._shared import VECTOR_DIMENSION
 from holdfast.infrastructure import warehouse
 from holdfast.infrastructure.clustering import HdbscanClusterer
 from holdfast.infrastructure.model_store import dump_model, load_model
 from holdfast.settings import PipelineSettings, SegmentSettings
+
+SEGMENT_PROFILE_TYPE = pa.struct(
+    [
+        pa.field("segment_id", pa.int32()),
+        pa.field("segment_label", pa.string()),
+        pa.field("top_terms", pa.list_(pa.string())),
+        pa.field("top_products", pa.list_(pa.string())),
+        pa.field("sample_customers", pa.int64()),
+    ]
+)
 
 SEGMENT_MODEL_SCHEMA = pa.schema(
     [
@@ -33,6 +43,7 @@ SEGMENT_MODEL_SCHEMA = pa.schema(
         pa.field("n_segments", pa.int32(), nullable=False),
         pa.field("sample_noise_share", pa.float64(), nullable=False),
         pa.field("explained_variance", pa.float64(), nullable=False),
+        pa.field("segment_profiles", pa.list_(SEGMENT_PROFILE_TYPE), nullable=False),
         pa.field("params", pa.string(), nullable=False),
         pa.field("model_checksum", pa.string(), nullable=False),
         pa.field("model_blob", pa.binary(), nullable=False),
@@ -41,7 +52,7 @@ SEGMENT_MODEL_SCHEMA = pa.schema(
     ]
 )
 
-# fewer customers with a vector than this: no segment model yet
+# fewer customers with purchases than this: no segment model yet
 MINIMUM_POPULATION = 20
 
 
@@ -64,9 +75,11 @@ def _fit_params(config: SegmentSettings, sample_size: int, seed: int) -> dict[st
         "algorithm": "hdbscan",
         "min_cluster_size": size if size > 0 else auto_min_cluster_size(sample_size),
         "min_samples": config.min_samples,
-        "pca_components": config.pca_components,
+        "features": "purchase_factors",
+        "feature_products": config.feature_products,
+        "feature_components": config.feature_components,
         "cluster_selection": config.cluster_selection,
-        "unit_directions": True,
+        "noise_to": "nearest_centroid",
         "sample_size": sample_size,
         "seed": seed,
     }
@@ -90,9 +103,17 @@ def _model_row(
                 "population_at_fit": population,
                 "n_segments": model.n_segments,
                 "sample_noise_share": round(model.noise_share, 6),
-                "explained_variance": round(
-                    float(model.projection.explained_variance_ratio.sum()), 6
-                ),
+                "explained_variance": round(model.factors.explained_variance_ratio, 6),
+                "segment_profiles": [
+                    {
+                        "segment_id": p.segment_id,
+                        "segment_label": p.label,
+                        "top_terms": list(p.top_terms),
+                        "top_products": list(p.top_products),
+                        "sample_customers": p.sample_customers,
+                    }
+                    for p in model.profiles
+                ],
                 "params": json.dumps(recorded, sort_keys=True),
                 "model_checksum": checksum,
                 "model_blob": blob,
@@ -104,11 +125,19 @@ def _model_row(
     )
 
 
+def _catalog_names(con: duckdb.DuckDBPyConnection, products: Any) -> tuple[dict, dict]:
+    """(product id -> name, product id -> category) of the current catalog."""
+    view = warehouse.view(con, products, "hf_products")
+    rows = con.execute(f"select product_id, product_name, category from {view}").fetchall()
+    return {p: name or "" for p, name, _ in rows}, {p: category or "" for p, _, category in rows}
+
+
 @observed_step("fit_segments")
 def segment_models_model(
     con: duckdb.DuckDBPyConnection,
     *,
-    vectors: Any,
+    profiles: Any,
+    products: Any,
     runs: Any,
     this: str | None,
     settings: PipelineSettings,
@@ -116,43 +145,56 @@ def segment_models_model(
     """A new fitted model when the refit policy says so (else no row)."""
     config = settings.segments
     run = warehouse.run_context(con, runs)
-    vectors_view = warehouse.view(con, vectors, "hf_vectors")
+    profiles_view = warehouse.view(con, profiles, "hf_profiles")
     population = warehouse.first_row(
-        con, f"select count(*) from {vectors_view} where status = 'ok' and has_vector"
+        con, f"select count(*) from {profiles_view} where n_products > 0"
     )[0]
     previous_row = _previous_model(con, this)
-    fit, reason = refit_decision(
-        FittedModelInfo(previous_row[0], previous_row[1]) if previous_row else None,
-        population,
-        forced=config.refit,
-        growth_threshold=config.refit_growth,
-        minimum_population=MINIMUM_POPULATION,
-    )
-    if not fit:
+    previous = load_model(previous_row[2], previous_row[3]) if previous_row else None
+    if previous is not None and not hasattr(previous, "factors"):
+        # a model of another feature set (taste-vector PCA): it cannot label
+        # customers from their product lists, so it is replaced, its ids kept
+        # out of reuse
+        fit, reason = True, "the current model has no purchase factors"
+        retired_ids = getattr(previous, "next_segment_id", 0)
+        previous = None
+    else:
+        fit, reason = refit_decision(
+            FittedModelInfo(previous_row[0], previous_row[1]) if previous_row else None,
+            population,
+            forced=config.refit,
+            growth_threshold=config.refit_growth,
+            minimum_population=MINIMUM_POPULATION,
+        )
+        retired_ids = 0
+    if not fit or population < MINIMUM_POPULATION:
         return SEGMENT_MODEL_SCHEMA.empty_table()
-    ids, sample = warehouse.vectors_by_key(
-        con,
-        "select customer_id, vector from hf_vectors where status = 'ok' and has_vector "
+    sample = con.execute(
+        f"select customer_id, product_ids from {profiles_view} where n_products > 0 "
         f"order by {SAMPLE_RANK_SQL}, customer_id limit ?",
         [str(settings.random_seed), config.fit_sample_size],
-        VECTOR_DIMENSION,
-    )
+    ).to_arrow_table()
+    ids = sample.column("customer_id").to_pylist()
+    baskets = sample.column("product_ids").to_pylist()
+    names, categories = _catalog_names(con, products)
     params = _fit_params(config, len(ids), settings.random_seed)
     # a refit reuses the ids of the previous model's segments it matches
-    previous = load_model(previous_row[2], previous_row[3]) if previous_row else None
     model = segments.fit_segment_model(
         ids,
-        sample,
+        baskets,
         HdbscanClusterer(
             min_cluster_size=params["min_cluster_size"],
             min_samples=params["min_samples"],
             cluster_selection_method=params["cluster_selection"],
         ),
-        n_components=params["pca_components"],
+        n_products=params["feature_products"],
+        n_components=params["feature_components"],
         population=population,
         params=params,
         fit_reason=reason,
-        normalise=True,
+        names=names,
+        categories=categories,
         previous=previous,
+        first_segment_id=retired_ids,
     )
     return _model_row(model, params, reason, population, run)
