@@ -15,6 +15,8 @@ def model(dbt, session):
         materialized="incremental",
         unique_key="segment_model_id",
         incremental_strategy="delete+insert",
+        # a warehouse built before a column was added gains it (older rows null)
+        on_schema_change="append_new_columns",
     )
     return segment_models_model(
         session,
