@@ -92,7 +92,7 @@ def test_weights_are_immutable():
 
 def test_weights_label_names_every_weight_with_its_value_in_field_order():
     weights = ScoringWeights(0.4, 0.3, 0.2, 0.1)
-    assert weights.label() == "copurchase=0.4,semantic=0.3,segment=0.2,popularity=0.1"
+    assert weights.label() == "copurchase=0.4,semantic=0.3,segment=0.2,popularity=0.1,ease=0"
 
 
 def test_weights_label_is_stable_and_differs_when_a_weight_differs():
@@ -110,9 +110,9 @@ def test_weights_label_is_stable_and_differs_when_a_weight_differs():
 
 
 def test_weights_label_round_trips_to_the_same_weights():
-    weights = ScoringWeights(0.125, 0.375, 0.0, 0.5)
+    weights = ScoringWeights(0.125, 0.25, 0.0, 0.5, ease=0.125)
     parsed = dict(part.split("=") for part in weights.label().split(","))
-    assert list(parsed) == ["copurchase", "semantic", "segment", "popularity"]
+    assert list(parsed) == ["copurchase", "semantic", "segment", "popularity", "ease"]
     assert ScoringWeights(**{name: float(value) for name, value in parsed.items()}) == weights
 
 

@@ -311,8 +311,8 @@ def test_a_candidate_is_scored_by_its_own_nearest_neighbours_among_the_history()
 
 
 def reference_scores(model, history, segment_id, k, weights):
-    """One customer's best k as (item, confidence, copurchase, semantic), written from
-    score_histories's definition with dicts, one customer at a time."""
+    """One customer's best k as (item, confidence, copurchase evidence, semantic), written
+    from score_histories's definition with dicts, one customer at a time."""
     index = model.index
     bought = {index[p] for p in history if p in index}
     group = model.rows_for_segments([segment_id])[0]
@@ -329,16 +329,31 @@ def reference_scores(model, history, segment_id, k, weights):
         return {j: v / (best if best > 0 else 1.0) for j, v in total.items()}
 
     cp, sem = votes(model.copurchase), votes(model.semantic)
+    ease = {} if model.ease is None else votes(model.ease)
     pool = set(model.pools[group].indices.tolist())
-    candidates = sorted((set(cp) | set(sem) | pool) - bought)
+    candidates = sorted((set(cp) | set(sem) | set(ease) | pool) - bought)
     cp_all = np.array([cp.get(j, 0.0) + (1e-9 if j in pool else 0.0) for j in candidates])
     sem_all = np.array([sem.get(j, 0.0) for j in candidates])
+    ease_all = np.array([ease.get(j, 0.0) for j in candidates])
     items = np.array(candidates, dtype=np.int64)
-    confidence = blend_confidence(
-        cp_all, sem_all, model.affinity[group, items], model.popularity[items], weights
-    )
+    confidence = [
+        round(
+            weights.copurchase * min(cp_all[e], 1.0)
+            + weights.semantic * sem_all[e]
+            + weights.segment * float(model.affinity[group, items[e]])
+            + weights.popularity * float(model.popularity[items[e]])
+            + weights.ease * ease_all[e],
+            6,
+        )
+        for e in range(len(candidates))
+    ]
+    co_weight = weights.copurchase + weights.ease
+    evidence = [
+        (weights.copurchase * cp_all[e] + weights.ease * ease_all[e]) / co_weight
+        for e in range(len(candidates))
+    ]
     ranked = sorted(range(len(candidates)), key=lambda e: (-confidence[e], candidates[e]))[:k]
-    return [(candidates[e], confidence[e], cp_all[e], sem_all[e]) for e in ranked]
+    return [(candidates[e], confidence[e], evidence[e], sem_all[e]) for e in ranked]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -366,11 +381,25 @@ def test_score_histories_agrees_with_a_per_customer_reference(
         rng.uniform(1, 100, size=n_items),
         histories,
         segments,
-        fit_settings(copurchase_neighbours=6, semantic_neighbours=4, pool_size=5),
+        fit_settings(
+            copurchase_neighbours=6,
+            semantic_neighbours=4,
+            pool_size=5,
+            ease_max_items=30,
+            ease_l2=5.0,
+            ease_neighbours=5,
+        ),
     )
     weights = ScoringWeights(
-        copurchase=0.4, semantic=0.3, segment=segment_weight, popularity=0.3 - segment_weight
+        copurchase=0.25,
+        semantic=0.25,
+        segment=segment_weight,
+        popularity=0.3 - segment_weight,
+        ease=0.2,
     )
+    # EASE on the 30 most-bought of the 40 products
+    assert model.ease is not None
+    assert len({i for i in model.ease.indices.tolist()}) <= 30
     customers = [[*h, "unknown-product"] for h in histories[:60]] + [[], None]
     customer_segments = [*segments[:60], 1, 99]
     got = recommend.score_histories(model, customers, customer_segments, 7, weights)

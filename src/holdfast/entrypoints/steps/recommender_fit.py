@@ -44,6 +44,9 @@ def fit_settings(config: RecommenderSettings) -> recommend.FitSettings:
         semantic_neighbours=config.semantic_neighbours,
         pool_size=config.pool_size,
         reverse_cap=config.reverse_cap,
+        ease_max_items=config.ease_max_items,
+        ease_l2=config.ease_l2,
+        ease_neighbours=config.ease_neighbours,
     )
 
 
