@@ -15,6 +15,7 @@ from holdfast.domain.scoring import (
     ScoringWeights,
     affinity_rows,
     blend_confidence,
+    copurchase_evidence,
     popularity_prior,
     predicted_value,
     recommender_refit_decision,
@@ -226,6 +227,46 @@ def test_blend_confidence_does_not_modify_its_inputs_and_accepts_lists():
     np.testing.assert_array_equal(copurchase, kept)
     from_lists = blend_confidence([1.5, -0.2], [0.5, 0.5], [0.2, 0.2], [0.1, 0.9], PROJECT_WEIGHTS)
     np.testing.assert_array_equal(from_arrays, from_lists)
+
+
+def test_blend_confidence_adds_the_weighted_ease_signal():
+    rng = np.random.default_rng(4)
+    signals = [rng.uniform(-0.3, 1.3, size=100) for _ in range(5)]
+    weights = ScoringWeights(0.25, 0.2, 0.1, 0.15, ease=0.3)
+    confidence = blend_confidence(*signals[:4], weights, ease=signals[4])
+    for i in range(100):
+        parts = [clip01(s[i]) for s in signals]
+        expected = (
+            0.25 * parts[0] + 0.2 * parts[1] + 0.1 * parts[2] + 0.15 * parts[3] + 0.3 * parts[4]
+        )
+        assert confidence[i] == pytest.approx(round(expected, 6), abs=1.5e-6)
+    # without an ease array the signal is 0
+    without = blend_confidence(*signals[:4], weights)
+    np.testing.assert_allclose(
+        without,
+        blend_confidence(*signals[:4], weights, ease=np.zeros(100)),
+        atol=0,
+    )
+
+
+def test_copurchase_evidence_is_the_weighted_mean_of_the_two_co_purchase_signals():
+    rng = np.random.default_rng(5)
+    knn, ease = rng.uniform(-0.2, 1.2, size=50), rng.uniform(-0.2, 1.2, size=50)
+    weights = ScoringWeights(0.2, 0.2, 0.0, 0.3, ease=0.3)
+    evidence = copurchase_evidence(knn, ease, weights)
+    for i in range(50):
+        expected = (0.2 * clip01(knn[i]) + 0.3 * clip01(ease[i])) / 0.5
+        assert evidence[i] == pytest.approx(expected, abs=1e-12)
+    # the confidence is the blend of the four reported signals, co-purchase weighing 0.5
+    semantic, affinity, popularity = (rng.uniform(0, 1, size=50) for _ in range(3))
+    confidence = blend_confidence(knn, semantic, affinity, popularity, weights, ease=ease)
+    four = blend_confidence(
+        evidence, semantic, affinity, popularity, ScoringWeights(0.5, 0.2, 0.0, 0.3)
+    )
+    np.testing.assert_allclose(confidence, four, atol=1.5e-6)
+    # no co-purchase weight at all: the item-kNN signal as it is (clipped)
+    none = ScoringWeights(0.0, 0.5, 0.0, 0.5)
+    np.testing.assert_allclose(copurchase_evidence(knn, ease, none), np.clip(knn, 0, 1))
 
 
 # predicted_value -----------------------------------------------------------------------------
