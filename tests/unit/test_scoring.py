@@ -424,3 +424,22 @@ def test_growth_rule_matches_its_definition(threshold, population):
         assert reason.startswith(f"customers grew {round(growth * 100)}% since the last fit")
     else:
         assert reason == "current recommender kept"
+
+
+def test_refit_happens_when_the_fit_settings_changed():
+    fitted = replace(CURRENT, fit_settings='{"ease_max_items": 5000}')
+    assert decide(fitted, fit_settings='{"ease_max_items": 5000}') == (
+        False,
+        "current recommender kept",
+    )
+    assert decide(fitted, fit_settings='{"ease_max_items": 2000}') == (
+        True,
+        "the fit settings changed",
+    )
+    # a recommender whose settings are not known is compared on the rest only
+    assert decide(CURRENT) == (False, "current recommender kept")
+    # the catalog and the segment model are named first
+    assert decide(fitted, fit_settings="{}", catalog_fingerprint="cat-2") == (
+        True,
+        "the embedded catalog changed",
+    )

@@ -119,6 +119,8 @@ class RecommenderFitInfo:
     population_at_fit: int
     catalog_fingerprint: str
     segment_model_id: str
+    # the fit settings it was fitted with, as canonical JSON (None: not known)
+    fit_settings: str | None = None
 
 
 def recommender_refit_decision(
@@ -129,6 +131,7 @@ def recommender_refit_decision(
     segment_model_id: str,
     forced: bool,
     growth_threshold: float,
+    fit_settings: str | None = None,
 ) -> tuple[bool, str]:
     """Whether to fit a new recommender (neighbour lists, affinities, pools),
     and why (the reason is stored).
@@ -136,8 +139,10 @@ def recommender_refit_decision(
     Policy: fit when there is none; when the operator asks (var
     `recommender_refit`); when the embedded catalog changed (products, their
     texts or the embedding model); when the segment model changed (affinities
-    are per segment); or when the customers with purchases grew by more than
-    `growth_threshold` since the fit. A refit rescores every customer, so it
+    are per segment); when the fit settings (`fit_settings`, canonical JSON)
+    differ from the current recommender's (say, EASE turned on); or when the
+    customers with purchases grew by more than `growth_threshold` since the
+    fit. A refit rescores every customer, so it
     never happens silently on every run.
     """
     if population == 0:
@@ -150,6 +155,8 @@ def recommender_refit_decision(
         return True, "the embedded catalog changed"
     if current.segment_model_id != segment_model_id:
         return True, "the segment model changed"
+    if fit_settings is not None and current.fit_settings != fit_settings:
+        return True, "the fit settings changed"
     base = max(current.population_at_fit, 1)
     growth = (population - base) / base
     if growth > growth_threshold:
