@@ -167,11 +167,11 @@ class ScoringSettings(_Settings):
     """How candidates are scored: how many per customer, and the confidence blend."""
 
     candidates_per_customer: int = _setting("recommendation_candidates_per_customer", 30, minimum=1)
-    weight_copurchase: float = _setting("recommendation_weight_copurchase", 0.42)
-    weight_semantic: float = _setting("recommendation_weight_semantic", 0.2)
+    weight_copurchase: float = _setting("recommendation_weight_copurchase", 0.2)
+    weight_semantic: float = _setting("recommendation_weight_semantic", 0.15)
     weight_segment: float = _setting("recommendation_weight_segment", 0.0)
-    weight_popularity: float = _setting("recommendation_weight_popularity", 0.38)
-    weight_ease: float = _setting("recommendation_weight_ease", 0.0)
+    weight_popularity: float = _setting("recommendation_weight_popularity", 0.3)
+    weight_ease: float = _setting("recommendation_weight_ease", 0.35)
 
     def __post_init__(self) -> None:
         super().__post_init__()

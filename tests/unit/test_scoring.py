@@ -35,7 +35,13 @@ def clip01(x: float) -> float:
 
 def test_default_weights_are_non_negative_finite_and_sum_to_one():
     weights = PROJECT_WEIGHTS
-    parts = (weights.copurchase, weights.semantic, weights.segment, weights.popularity)
+    parts = (
+        weights.copurchase,
+        weights.semantic,
+        weights.segment,
+        weights.popularity,
+        weights.ease,
+    )
     assert all(math.isfinite(p) and p >= 0 for p in parts)
     assert sum(parts) == pytest.approx(1.0)
 
@@ -203,8 +209,12 @@ def test_blend_confidence_stays_in_unit_interval_for_any_inputs():
 
 def test_blend_confidence_is_one_when_every_signal_is_maximal_and_zero_when_none_is():
     weights = PROJECT_WEIGHTS
-    ones = blend_confidence(np.ones(3), np.ones(3), np.full(3, 2.0), np.ones(3), weights)
-    zeros = blend_confidence(-np.ones(3), np.zeros(3), np.zeros(3), -np.ones(3), weights)
+    ones = blend_confidence(
+        np.ones(3), np.ones(3), np.full(3, 2.0), np.ones(3), weights, ease=np.ones(3)
+    )
+    zeros = blend_confidence(
+        -np.ones(3), np.zeros(3), np.zeros(3), -np.ones(3), weights, ease=np.zeros(3)
+    )
     np.testing.assert_allclose(ones, 1.0)
     np.testing.assert_array_equal(zeros, 0.0)
 

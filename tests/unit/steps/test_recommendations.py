@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 from tests.unit.fakes import table_of, without_latency
 from tests.unit.steps.recommender_catalog import (
-    PROJECT_WEIGHTS,
+    KNN_WEIGHTS,
     REC_COUNT,
     REC_IDS,
     REC_SPEND,
@@ -290,7 +290,7 @@ def test_neighbour_signals_are_scaled_against_candidates_not_bought_products():
     # a and b are always bought together; c only once with a
     histories = [["a", "b"]] * 5 + [["a", "c"]]
     model = fit_abc(histories, [6, 5, 1], copurchase_neighbours=5, pool_size=1)
-    (scored,) = recommend.score_histories(model, [["a", "b"]], [None], 5, PROJECT_WEIGHTS)
+    (scored,) = recommend.score_histories(model, [["a", "b"]], [None], 5, KNN_WEIGHTS)
     by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
     assert by_item[model.product_ids.index("c")] == pytest.approx(1.0)
 
@@ -300,7 +300,7 @@ def test_a_candidate_is_scored_by_its_own_nearest_neighbours_among_the_history()
     # b lists a, c lists a. A buyer of a gets b through b's list, not a's.
     histories = [["a", "c"]] * 3 + [["a", "b"], ["b"]]
     model = fit_abc(histories, [4, 2, 3], copurchase_neighbours=1, pool_size=1)
-    (scored,) = recommend.score_histories(model, [["a"]], [None], 5, PROJECT_WEIGHTS)
+    (scored,) = recommend.score_histories(model, [["a"]], [None], 5, KNN_WEIGHTS)
     by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
     index = model.index
     assert by_item[index["c"]] == pytest.approx(1.0)
