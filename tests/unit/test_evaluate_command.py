@@ -86,7 +86,7 @@ def test_item_model_settings_have_defaults_and_can_be_swept():
     defaults = settings_from(args())
     assert (defaults.ease_l2, defaults.rp3beta, defaults.item_model_max_items) == (
         250.0,
-        (1.0, 0.5, 100),
+        (0.8, 0.5, 100),
         20_000,
     )
     swept = settings_from(

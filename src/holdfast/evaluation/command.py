@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--rp3beta",
-        default="1.0,0.5,100",
+        default="0.8,0.5,100",
         help="RP3beta: alpha,beta,top-k weights kept per product (0 = all)",
     )
     parser.add_argument(

@@ -36,7 +36,7 @@ class EvaluationSettings:
     k: int = 10
     knn_neighbours: int = 100
     ease_l2: float = 250.0  # EASE's λ; sweep it on the validation split
-    rp3beta: tuple[float, float, int] = (1.0, 0.5, 100)  # alpha, beta, top-k per row
+    rp3beta: tuple[float, float, int] = (0.8, 0.5, 100)  # alpha, beta, top-k per row
     item_model_max_items: int = 20_000  # EASE and RP3beta see the most-bought products only
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     # None: the precision@k of the global-popularity list on the same split
