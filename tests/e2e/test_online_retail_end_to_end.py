@@ -46,7 +46,7 @@ def test_real_data_lines_all_land_as_valid_rows(retail):
 def test_real_data_recommendations_obey_the_rules(retail):
     warehouse, summary = retail
     # every customer is recommended, or every candidate of theirs is rejected
-    # by a rule (at min_confidence 0.55 a few are: docs/quality.md)
+    # by a rule (a few can be: docs/quality.md)
     recommended = warehouse.scalar(
         "select count(distinct customer_id) from marts.fct_recommendations"
     )
