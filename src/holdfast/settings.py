@@ -153,6 +153,11 @@ class RecommenderSettings(_Settings):
     semantic_neighbours: int = _setting("recommender_semantic_neighbours", 20)
     reverse_cap: int = _setting("recommender_reverse_cap", 200, minimum=1)
     pool_size: int = _setting("recommender_pool_size", 50, minimum=1)
+    # EASE^R on the most-bought products (0: none): its dense maths costs two
+    # ease_max_items² float32 matrices and ease_max_items³ operations per fit
+    ease_max_items: int = _setting("recommender_ease_max_items", 5000)
+    ease_l2: float = _setting("recommender_ease_l2", 250.0, minimum=1e-6)
+    ease_neighbours: int = _setting("recommender_ease_neighbours", 100, minimum=1)
     refit: bool = _setting("recommender_refit", False)
     refit_growth: float = _setting("recommender_refit_growth", 0.25)
 
@@ -162,10 +167,11 @@ class ScoringSettings(_Settings):
     """How candidates are scored: how many per customer, and the confidence blend."""
 
     candidates_per_customer: int = _setting("recommendation_candidates_per_customer", 30, minimum=1)
-    weight_copurchase: float = _setting("recommendation_weight_copurchase", 0.42)
-    weight_semantic: float = _setting("recommendation_weight_semantic", 0.2)
+    weight_copurchase: float = _setting("recommendation_weight_copurchase", 0.2)
+    weight_semantic: float = _setting("recommendation_weight_semantic", 0.15)
     weight_segment: float = _setting("recommendation_weight_segment", 0.0)
-    weight_popularity: float = _setting("recommendation_weight_popularity", 0.38)
+    weight_popularity: float = _setting("recommendation_weight_popularity", 0.3)
+    weight_ease: float = _setting("recommendation_weight_ease", 0.35)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -179,6 +185,7 @@ class ScoringSettings(_Settings):
             semantic=self.weight_semantic,
             segment=self.weight_segment,
             popularity=self.weight_popularity,
+            ease=self.weight_ease,
         )
 
 

@@ -63,6 +63,8 @@ def test_every_method_is_judged_on_the_same_customers_with_figures_in_range(eval
         "popularity",
         "segment_popularity",
         "item_knn",
+        "ease",
+        "rp3beta",
         "holdfast",
         "prototype_blend",
     }
@@ -72,6 +74,7 @@ def test_every_method_is_judged_on_the_same_customers_with_figures_in_range(eval
     assert methods["holdfast"]["customers_with_recommendations"] >= 0.9
     # item-kNN beats recommending best sellers on real data: the harness is not blind
     assert methods["item_knn"]["hit_rate_at_k"] > methods["popularity"]["hit_rate_at_k"]
+    assert methods["ease"]["hit_rate_at_k"] > methods["popularity"]["hit_rate_at_k"]
 
 
 def test_the_pipeline_saw_only_purchases_before_the_cutoff(evaluated):

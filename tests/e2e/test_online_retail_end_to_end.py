@@ -46,7 +46,7 @@ def test_real_data_lines_all_land_as_valid_rows(retail):
 def test_real_data_recommendations_obey_the_rules(retail):
     warehouse, summary = retail
     # every customer is recommended, or every candidate of theirs is rejected
-    # by a rule (at min_confidence 0.55 a few are: docs/quality.md)
+    # by a rule (a few can be: docs/quality.md)
     recommended = warehouse.scalar(
         "select count(distinct customer_id) from marts.fct_recommendations"
     )
@@ -64,7 +64,7 @@ def test_real_data_recommendations_obey_the_rules(retail):
         join marts.dim_products p using (product_id)
         left join marts.fct_purchases b using (customer_id, product_id)
         where not p.is_in_stock or b.purchase_id is not null
-           or r.predicted_value not between 0 and 10000 or r.confidence < 0.55
+           or r.predicted_value not between 0 and 10000 or r.confidence < 0.4
         """
         )
         == []

@@ -174,7 +174,7 @@ def test_business_rules_hold_on_every_recommendation(built: Warehouse):
         left join marts.dim_products p using (product_id)
         left join marts.fct_purchases b using (customer_id, product_id)
         where p.product_id is null or p.stock_quantity <= 0
-           or r.confidence < 0.55 or r.confidence > 1
+           or r.confidence < 0.4 or r.confidence > 1
            or b.purchase_id is not null
            or r.predicted_value < 0 or r.predicted_value > 10000
         """

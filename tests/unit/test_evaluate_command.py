@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from holdfast.cli import build_parser, main
-from holdfast.evaluation.command import parse_blend_weights, parse_vars, settings_from
+from holdfast.evaluation.command import (
+    parse_blend_weights,
+    parse_rp3beta,
+    parse_vars,
+    settings_from,
+)
 
 
 def args(*extra: str):
@@ -58,6 +63,13 @@ def test_overriding_the_cutoff_makes_a_custom_split():
         ("--blend-weights", "1,2"),
         ("--blend-weights", "1,x,1,1"),
         ("--blend-weights", "0,0,0,0"),
+        ("--ease-l2", "0"),
+        ("--ease-l2", "nan"),
+        ("--item-model-max-items", "-1"),
+        ("--rp3beta", "1,0.5"),
+        ("--rp3beta", "0,0.5,100"),
+        ("--rp3beta", "1,0.5,-1"),
+        ("--rp3beta", "1,0.5,2.5"),
     ],
 )
 def test_bad_options_are_refused(extra):
@@ -68,6 +80,24 @@ def test_bad_options_are_refused(extra):
 def test_blend_weights_are_four_numbers():
     weights = parse_blend_weights("1,0.5,0.9,0")
     assert weights.as_tuple() == (1.0, 0.5, 0.9, 0.0)
+
+
+def test_item_model_settings_have_defaults_and_can_be_swept():
+    defaults = settings_from(args())
+    assert (defaults.ease_l2, defaults.rp3beta, defaults.item_model_max_items) == (
+        250.0,
+        (0.8, 0.5, 100),
+        20_000,
+    )
+    swept = settings_from(
+        args("--ease-l2", "500", "--rp3beta", "0.8,0.3,50", "--item-model-max-items", "0")
+    )
+    assert (swept.ease_l2, swept.rp3beta, swept.item_model_max_items) == (
+        500.0,
+        (0.8, 0.3, 50),
+        0,
+    )
+    assert parse_rp3beta("1,0,0") == (1.0, 0.0, 0)
 
 
 def test_a_missing_parquet_exits_2(tmp_path: Path, capsys):

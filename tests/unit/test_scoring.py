@@ -15,6 +15,7 @@ from holdfast.domain.scoring import (
     ScoringWeights,
     affinity_rows,
     blend_confidence,
+    copurchase_evidence,
     popularity_prior,
     predicted_value,
     recommender_refit_decision,
@@ -34,7 +35,13 @@ def clip01(x: float) -> float:
 
 def test_default_weights_are_non_negative_finite_and_sum_to_one():
     weights = PROJECT_WEIGHTS
-    parts = (weights.copurchase, weights.semantic, weights.segment, weights.popularity)
+    parts = (
+        weights.copurchase,
+        weights.semantic,
+        weights.segment,
+        weights.popularity,
+        weights.ease,
+    )
     assert all(math.isfinite(p) and p >= 0 for p in parts)
     assert sum(parts) == pytest.approx(1.0)
 
@@ -92,7 +99,7 @@ def test_weights_are_immutable():
 
 def test_weights_label_names_every_weight_with_its_value_in_field_order():
     weights = ScoringWeights(0.4, 0.3, 0.2, 0.1)
-    assert weights.label() == "copurchase=0.4,semantic=0.3,segment=0.2,popularity=0.1"
+    assert weights.label() == "copurchase=0.4,semantic=0.3,segment=0.2,popularity=0.1,ease=0"
 
 
 def test_weights_label_is_stable_and_differs_when_a_weight_differs():
@@ -110,9 +117,9 @@ def test_weights_label_is_stable_and_differs_when_a_weight_differs():
 
 
 def test_weights_label_round_trips_to_the_same_weights():
-    weights = ScoringWeights(0.125, 0.375, 0.0, 0.5)
+    weights = ScoringWeights(0.125, 0.25, 0.0, 0.5, ease=0.125)
     parsed = dict(part.split("=") for part in weights.label().split(","))
-    assert list(parsed) == ["copurchase", "semantic", "segment", "popularity"]
+    assert list(parsed) == ["copurchase", "semantic", "segment", "popularity", "ease"]
     assert ScoringWeights(**{name: float(value) for name, value in parsed.items()}) == weights
 
 
@@ -202,8 +209,12 @@ def test_blend_confidence_stays_in_unit_interval_for_any_inputs():
 
 def test_blend_confidence_is_one_when_every_signal_is_maximal_and_zero_when_none_is():
     weights = PROJECT_WEIGHTS
-    ones = blend_confidence(np.ones(3), np.ones(3), np.full(3, 2.0), np.ones(3), weights)
-    zeros = blend_confidence(-np.ones(3), np.zeros(3), np.zeros(3), -np.ones(3), weights)
+    ones = blend_confidence(
+        np.ones(3), np.ones(3), np.full(3, 2.0), np.ones(3), weights, ease=np.ones(3)
+    )
+    zeros = blend_confidence(
+        -np.ones(3), np.zeros(3), np.zeros(3), -np.ones(3), weights, ease=np.zeros(3)
+    )
     np.testing.assert_allclose(ones, 1.0)
     np.testing.assert_array_equal(zeros, 0.0)
 
@@ -226,6 +237,46 @@ def test_blend_confidence_does_not_modify_its_inputs_and_accepts_lists():
     np.testing.assert_array_equal(copurchase, kept)
     from_lists = blend_confidence([1.5, -0.2], [0.5, 0.5], [0.2, 0.2], [0.1, 0.9], PROJECT_WEIGHTS)
     np.testing.assert_array_equal(from_arrays, from_lists)
+
+
+def test_blend_confidence_adds_the_weighted_ease_signal():
+    rng = np.random.default_rng(4)
+    signals = [rng.uniform(-0.3, 1.3, size=100) for _ in range(5)]
+    weights = ScoringWeights(0.25, 0.2, 0.1, 0.15, ease=0.3)
+    confidence = blend_confidence(*signals[:4], weights, ease=signals[4])
+    for i in range(100):
+        parts = [clip01(s[i]) for s in signals]
+        expected = (
+            0.25 * parts[0] + 0.2 * parts[1] + 0.1 * parts[2] + 0.15 * parts[3] + 0.3 * parts[4]
+        )
+        assert confidence[i] == pytest.approx(round(expected, 6), abs=1.5e-6)
+    # without an ease array the signal is 0
+    without = blend_confidence(*signals[:4], weights)
+    np.testing.assert_allclose(
+        without,
+        blend_confidence(*signals[:4], weights, ease=np.zeros(100)),
+        atol=0,
+    )
+
+
+def test_copurchase_evidence_is_the_weighted_mean_of_the_two_co_purchase_signals():
+    rng = np.random.default_rng(5)
+    knn, ease = rng.uniform(-0.2, 1.2, size=50), rng.uniform(-0.2, 1.2, size=50)
+    weights = ScoringWeights(0.2, 0.2, 0.0, 0.3, ease=0.3)
+    evidence = copurchase_evidence(knn, ease, weights)
+    for i in range(50):
+        expected = (0.2 * clip01(knn[i]) + 0.3 * clip01(ease[i])) / 0.5
+        assert evidence[i] == pytest.approx(expected, abs=1e-12)
+    # the confidence is the blend of the four reported signals, co-purchase weighing 0.5
+    semantic, affinity, popularity = (rng.uniform(0, 1, size=50) for _ in range(3))
+    confidence = blend_confidence(knn, semantic, affinity, popularity, weights, ease=ease)
+    four = blend_confidence(
+        evidence, semantic, affinity, popularity, ScoringWeights(0.5, 0.2, 0.0, 0.3)
+    )
+    np.testing.assert_allclose(confidence, four, atol=1.5e-6)
+    # no co-purchase weight at all: the item-kNN signal as it is (clipped)
+    none = ScoringWeights(0.0, 0.5, 0.0, 0.5)
+    np.testing.assert_allclose(copurchase_evidence(knn, ease, none), np.clip(knn, 0, 1))
 
 
 # predicted_value -----------------------------------------------------------------------------
@@ -383,3 +434,22 @@ def test_growth_rule_matches_its_definition(threshold, population):
         assert reason.startswith(f"customers grew {round(growth * 100)}% since the last fit")
     else:
         assert reason == "current recommender kept"
+
+
+def test_refit_happens_when_the_fit_settings_changed():
+    fitted = replace(CURRENT, fit_settings='{"ease_max_items": 5000}')
+    assert decide(fitted, fit_settings='{"ease_max_items": 5000}') == (
+        False,
+        "current recommender kept",
+    )
+    assert decide(fitted, fit_settings='{"ease_max_items": 2000}') == (
+        True,
+        "the fit settings changed",
+    )
+    # a recommender whose settings are not known is compared on the rest only
+    assert decide(CURRENT) == (False, "current recommender kept")
+    # the catalog and the segment model are named first
+    assert decide(fitted, fit_settings="{}", catalog_fingerprint="cat-2") == (
+        True,
+        "the embedded catalog changed",
+    )

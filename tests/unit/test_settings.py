@@ -78,7 +78,10 @@ def test_values_rendered_as_strings_are_typed():
             "recommender_refit": "false",
             "segment_cluster_selection": " eom ",
             "recommendation_weight_copurchase": "0.5",
+            "recommendation_weight_semantic": "0.2",
             "recommendation_weight_popularity": "0.3",
+            "recommendation_weight_ease": "0",
+            "recommender_ease_l2": "12.5",
             "random_seed": "7",
             "landing_dir": "not a Python setting",
         }
@@ -89,6 +92,8 @@ def test_values_rendered_as_strings_are_typed():
     assert settings.recommender.refit is False
     assert settings.segments.cluster_selection == "eom"
     assert settings.scoring.weights.copurchase == 0.5
+    assert settings.scoring.weights.ease == 0.0
+    assert settings.recommender.ease_l2 == 12.5
     assert settings.random_seed == 7
 
 
@@ -107,6 +112,10 @@ def test_values_rendered_as_strings_are_typed():
         ("recommender_pool_size", "0", "config recommender_pool_size must be >= 1"),
         ("recommendation_candidates_per_customer", "0", "must be >= 1"),
         ("recommendation_weight_copurchase", "0.9", "scoring weights must be >= 0 and sum to 1"),
+        ("recommendation_weight_ease", "-0.1", "config recommendation_weight_ease must be"),
+        ("recommender_ease_l2", "0", "config recommender_ease_l2 must be a finite number"),
+        ("recommender_ease_neighbours", "0", "config recommender_ease_neighbours must be >= 1"),
+        ("recommender_ease_max_items", "-1", "config recommender_ease_max_items must be >= 0"),
     ],
 )
 def test_a_value_out_of_range_is_refused_with_its_var_named(var, value, message):

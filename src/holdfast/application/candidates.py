@@ -1,8 +1,9 @@
 """A batch of customers' recommendation candidates, scored: the products their purchases
-vote for in the recommender's reversed neighbour lists, plus their segment's pool, less
-what they bought; each with its signals and blended confidence, the best `k` kept.
+vote for in the recommender's reversed neighbour lists (co-purchase, semantic, EASE), plus
+their segment's pool, less what they bought; each with its signals and blended confidence,
+the best `k` kept.
 
-All of it is sparse matrix work on the whole batch: the entries of the three sources meet
+All of it is sparse matrix work on the whole batch: the entries of the four sources meet
 on one key (row, product), sorted once (`_union`), and only each customer's best bucket of
 scores is sorted (domain.neighbours.top_k_within_rows).
 """
@@ -17,7 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from holdfast.domain.neighbours import divide_by_row_max, entry_rows, top_k_within_rows
-from holdfast.domain.scoring import ScoringWeights, blend_confidence
+from holdfast.domain.scoring import ScoringWeights, blend_confidence, copurchase_evidence
 
 if TYPE_CHECKING:
     from holdfast.application.recommend import RecommenderModel
@@ -28,7 +29,8 @@ POOL_MARK = 1e-9
 
 @dataclass(frozen=True)
 class Scored:
-    """One customer's candidates, best first (parallel arrays)."""
+    """One customer's candidates, best first (parallel arrays); `copurchase` is the
+    co-purchase evidence (item-kNN and EASE, domain.scoring.copurchase_evidence)."""
 
     items: np.ndarray
     confidence: np.ndarray
@@ -87,33 +89,38 @@ def score_history_matrix(
     """score_histories for histories given as a (customers x items) 0/1
     matrix with sorted columns (history_matrix, history_matrix_of_lists)."""
     n_customers, n_items = history.shape
-    copurchase = history @ model.copurchase
-    semantic = history @ model.semantic
-    copurchase.eliminate_zeros()
-    semantic.eliminate_zeros()
+    sources = [history @ model.copurchase, history @ model.semantic]
+    if model.ease is not None:
+        sources.append(history @ model.ease)
+    for source in sources:
+        source.eliminate_zeros()
     rows_of_group = model.rows_for_segments(segment_ids)
     pools = model.pools[rows_of_group]
-    cp_keys, sem_keys = _entry_keys(copurchase), _entry_keys(semantic)
+    source_keys = [_entry_keys(source) for source in sources]
     # products the customer bought are no candidates: their entries land in
     # a spare last slot, dropped
     keys, where = _union(
-        np.concatenate([cp_keys, sem_keys, _entry_keys(pools)]),
+        np.concatenate([*source_keys, _entry_keys(pools)]),
         _entry_keys(history),
         n_customers * n_items,
     )
-    n_cp, n_sem = cp_keys.size, sem_keys.size
-    cp_all, sem_all = np.zeros(keys.size + 1), np.zeros(keys.size + 1)
-    cp_all[where[:n_cp]] = copurchase.data
-    sem_all[where[n_cp : n_cp + n_sem]] = semantic.data
-    in_pool = np.zeros(keys.size + 1, dtype=bool)
-    in_pool[where[n_cp + n_sem :]] = True
-    cp_all, sem_all, in_pool = cp_all[:-1], sem_all[:-1], in_pool[:-1]
     # keys are sorted: each customer's run of them starts at row * n_items
     starts = np.searchsorted(keys, np.arange(n_customers + 1, dtype=np.int64) * n_items)
+    signals = []
+    offset = 0
+    for source, source_key in zip(sources, source_keys, strict=True):
+        values = np.zeros(keys.size + 1)
+        values[where[offset : offset + source_key.size]] = source.data
+        offset += source_key.size
+        signals.append(divide_by_row_max(values[:-1], starts))
+    in_pool = np.zeros(keys.size + 1, dtype=bool)
+    in_pool[where[offset:]] = True
+    in_pool = in_pool[:-1]
     rows = np.repeat(np.arange(n_customers, dtype=np.int64), np.diff(starts))
     cols = keys - rows * n_items
-    cp_all = divide_by_row_max(cp_all, starts) + np.where(in_pool, POOL_MARK, 0.0)
-    sem_all = divide_by_row_max(sem_all, starts)
+    cp_all = signals[0] + np.where(in_pool, POOL_MARK, 0.0)
+    sem_all = signals[1]
+    ease_all = signals[2] if len(signals) > 2 else np.zeros(keys.size)
     # segment affinity with no weight (the default) adds exactly 0 to every
     # confidence: then it is looked up for the kept candidates only
     weighted_affinity = weights.segment != 0
@@ -122,10 +129,13 @@ def score_history_matrix(
         if weighted_affinity
         else np.zeros(rows.size)
     )
-    confidence_all = blend_confidence(cp_all, sem_all, aff_all, model.popularity[cols], weights)
+    confidence_all = blend_confidence(
+        cp_all, sem_all, aff_all, model.popularity[cols], weights, ease=ease_all
+    )
     top = top_k_within_rows(rows, cols, confidence_all, k, n_customers)
     top_rows, top_cols = rows[top], cols[top]
-    cp, sem, confidence = cp_all[top], sem_all[top], confidence_all[top]
+    cp = copurchase_evidence(cp_all[top], ease_all[top], weights)
+    sem, confidence = sem_all[top], confidence_all[top]
     aff = (
         aff_all[top]
         if weighted_affinity

@@ -6,19 +6,21 @@ catalog size:
 1. Fit (rarely, on a refit policy): a RecommenderModel holds, for the whole
    catalog, the top-k co-purchase neighbours of every product (counted on a
    bounded, deterministic sample of customers), its top-k text-embedding
-   neighbours, per-segment affinity, a popularity prior and a small pool of
-   each segment's best sellers. The neighbour lists are stored reversed
-   (domain.neighbours.reverse_neighbours): row i holds the products that
-   count i among their k nearest, at most `reverse_cap` of them.
+   neighbours, EASE^R's top-k weights for the most-bought products (on the same
+   sample; dense maths, so bounded by `ease_max_items`), per-segment affinity,
+   a popularity prior and a small pool of each segment's best sellers. The
+   neighbour lists are stored reversed (domain.neighbours.reverse_neighbours):
+   row i holds the products that count i among their k nearest, at most
+   `reverse_cap` of them.
 2. Score (every run, only customers whose inputs changed): a customer's
    candidates are the products that count something they bought among their
    nearest neighbours, plus their segment's pool (so a candidate is scored by
    its own neighbourhood, as in classic item-kNN); each candidate gets its
-   four signals and a blended confidence
-   (domain.scoring), products they already bought are left out, and the best
-   `k` are kept. All of it is sparse matrix work on a batch of customers
-   (application.candidates), and batches are scored in worker processes
-   when there are enough of them (application.parallel).
+   signals and a blended confidence (domain.scoring), products they already
+   bought are left out, and the best `k` are kept. All of it is sparse matrix
+   work on a batch of customers (application.candidates), and batches are
+   scored in worker processes when there are enough of them
+   (application.parallel).
 
 Business rules (in stock, minimum confidence, value range) are *not* applied
 here: the SQL layer validates the model's output, and keeps what it rejects
@@ -45,6 +47,7 @@ from holdfast.application.records import RunContext, status_columns, status_fiel
 from holdfast.application.resilience import RetryPolicy, numbered_batches, run_over_rows
 from holdfast.domain.neighbours import (
     copurchase_neighbours,
+    ease_neighbours,
     reverse_neighbours,
     semantic_neighbours,
 )
@@ -89,21 +92,30 @@ class FitSettings:
     pool_size: int
     # the most products one product can vote for (a row of a reversed list)
     reverse_cap: int
+    # EASE^R: on the most-bought products only (0: no EASE lists), its λ, and the
+    # predicting products kept per product
+    ease_max_items: int
+    ease_l2: float
+    ease_neighbours: int
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | float]:
         return {
             "copurchase_neighbours": self.copurchase_neighbours,
             "semantic_neighbours": self.semantic_neighbours,
             "pool_size": self.pool_size,
             "reverse_cap": self.reverse_cap,
+            "ease_max_items": self.ease_max_items,
+            "ease_l2": self.ease_l2,
+            "ease_neighbours": self.ease_neighbours,
         }
 
 
 @dataclass
 class RecommenderModel:
     """Everything scoring needs, for one catalog; products in product_id order.
-    `copurchase` and `semantic` are reversed neighbour lists: entry (i, j) is
-    the similarity of i and j when i is among j's nearest neighbours."""
+    `copurchase`, `semantic` and `ease` are reversed neighbour lists: entry (i, j)
+    is the similarity (for `ease`: the scaled EASE weight) of i and j when i is
+    among j's nearest neighbours. `ease` is None in a model fitted without it."""
 
     model_id: str
     product_ids: list[str]
@@ -116,6 +128,7 @@ class RecommenderModel:
     pools: sparse.csr_matrix
     n_sample: int
     settings: dict[str, Any] = field(default_factory=dict)
+    ease: sparse.csr_matrix | None = None
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -194,6 +207,14 @@ def fit_recommender(
         pools=pools,
         n_sample=len(sample_histories),
         settings=settings.as_dict(),
+        ease=reverse_neighbours(
+            ease_neighbours(
+                history, settings.ease_max_items, settings.ease_l2, settings.ease_neighbours
+            ),
+            settings.reverse_cap,
+        )
+        if settings.ease_max_items > 0
+        else None,
     )
     model.model_id = model_fingerprint(model)
     return model
@@ -228,7 +249,8 @@ def model_fingerprint(model: RecommenderModel) -> str:
     digest.update(json.dumps(model.product_ids).encode())
     for array in (model.popularity, model.typical_spend, model.affinity):
         digest.update(np.ascontiguousarray(array).tobytes())
-    for matrix in (model.copurchase, model.semantic, model.pools):
+    matrices = (model.copurchase, model.semantic, model.pools)
+    for matrix in (*matrices, *([] if model.ease is None else [model.ease])):
         for part in (matrix.indptr, matrix.indices, matrix.data):
             digest.update(np.ascontiguousarray(part).tobytes())
     digest.update(json.dumps(sorted(model.segment_row.items())).encode())
@@ -261,7 +283,7 @@ def score_histories(
     """The best `k` candidates of each customer (vectorised over the batch).
 
     A customer's candidates are the products their purchases vote for in
-    either reversed neighbour list, plus their segment's pool, less what they
+    any reversed neighbour list, plus their segment's pool, less what they
     bought. Each signal is scaled by the customer's best candidate for it.
     The entries of the three sources meet on one key (row, product), sorted
     once (application.candidates), and only each customer's best bucket of scores is sorted

@@ -7,7 +7,11 @@ length x k, never the catalog size:
 - co-purchase: cosine of the items' buyer sets, co(i, j) / sqrt(n_i * n_j),
   counted on a sample of customers (item-kNN);
 - semantic: cosine of the items' text embeddings, clipped at 0 (reaches
-  products nobody bought yet).
+  products nobody bought yet);
+- EASE^R (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW
+  2019): the closed-form item-item regression B = I - P diag(1/diag(P)),
+  P = (XᵀX + λI)⁻¹, on the most-bought items only (its Gram matrix and inverse
+  are dense: items² each), each item's k largest positive weights kept.
 
 Scoring reads them reversed (`reverse_neighbours`): a candidate is scored by
 the customer's products that are among *its* k nearest neighbours (classic
@@ -23,7 +27,7 @@ sort stability or batch shape. Pure numpy/scipy.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
 
 SCORE_SCALE = 1_000_000  # scores are compared at 6 decimals
 _ROW_BITS = 40
@@ -177,6 +181,110 @@ def semantic_neighbours(
             (np.concatenate(rows_out), np.concatenate(cols_out)),
         ),
         shape=(n, n),
+    )
+
+
+def most_bought_items(history: sparse.csr_matrix, max_items: int) -> np.ndarray:
+    """Indexes (ascending) of the `max_items` items with the most distinct buyers
+    in a (customers x items) history; ties go to the lower index; items nobody
+    bought are left out."""
+    bought = sparse.csr_matrix(history, copy=True)
+    bought.sum_duplicates()
+    bought.data = (bought.data > 0).astype(np.float32)
+    buyers = np.bincount(bought.indices[bought.data > 0], minlength=bought.shape[1])
+    ranked = np.lexsort((np.arange(buyers.size), -buyers))
+    ranked = ranked[buyers[ranked] > 0][: max(max_items, 0)]
+    return np.sort(ranked)
+
+
+def gram_matrix(
+    history: sparse.csr_matrix, items: np.ndarray, max_pairs: int = 4_000_000
+) -> np.ndarray:
+    """XᵀX of the binary history restricted to `items` (columns in that order), dense
+    float32: co-purchase counts, exact below 2^24 customers. Customers are taken in
+    blocks of at most `max_pairs` (item, item) pairs (a customer with n of the items
+    adds n² of them; one larger than that is a block alone), so the sparse product of
+    a block stays bounded whatever the sample size."""
+    columns = np.asarray(items, dtype=np.int64)
+    x = sparse.csr_matrix(history)[:, columns].tocsr()
+    x.sum_duplicates()
+    x.data = (x.data > 0).astype(np.float32)
+    x.eliminate_zeros()
+    n = columns.size
+    gram = np.zeros((n, n), dtype=np.float32)
+    flat = gram.reshape(-1)
+    pairs = np.cumsum(np.diff(x.indptr).astype(np.int64) ** 2)
+    start = 0
+    while start < x.shape[0]:
+        done = pairs[start - 1] if start else 0
+        stop = max(int(np.searchsorted(pairs, done + max_pairs, side="right")), start + 1)
+        block = x[start:stop]
+        together = (block.T @ block).tocoo()
+        # a canonical sparse product holds each (row, col) once: += is exact
+        flat[together.row.astype(np.int64) * n + together.col] += together.data
+        start = stop
+    return gram
+
+
+def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
+    """EASE^R weights from a Gram matrix XᵀX (float32, overwritten):
+
+        P = (XᵀX + λI)⁻¹,  B = I − P·diag(1/diag(P))   (so diag(B) = 0)
+
+    B[i, j] is how much having bought i predicts j. λ = `l2` > 0 is in co-purchase
+    counts; it bounds the condition number by (largest eigenvalue + λ) / λ, which
+    makes the float32 inverse safe for the λ one uses (tens and up). Memory: the
+    Gram matrix, inverted in place, and B."""
+    if not l2 > 0:
+        raise ValueError("EASE needs l2 > 0")
+    gram = np.asarray(gram, dtype=np.float32)
+    gram[np.diag_indices_from(gram)] += np.float32(l2)
+    # the matrix is symmetric: its transpose is the Fortran-ordered array LAPACK
+    # inverts in place, and the inverse is the same
+    p = linalg.inv(gram.T, overwrite_a=True, check_finite=False)
+    p /= -np.diag(p)[None, :].copy()
+    np.fill_diagonal(p, 0.0)
+    return p
+
+
+def ease_neighbours(
+    history: sparse.csr_matrix,
+    max_items: int,
+    l2: float,
+    k: int,
+    block_rows: int = 512,
+) -> sparse.csr_matrix:
+    """EASE^R on the `max_items` most-bought items of a (customers x items) history,
+    as neighbour lists: row j holds the k items i with the largest positive B[i, j]
+    (ties: lower index, at 6 decimals), the items whose purchase best predicts j.
+    Weights are divided by the largest weight of B, so they lie in (0, 1] (one
+    scale for all: the ranking within a row, and between rows, is unchanged).
+    Items outside the most-bought have empty rows and are nobody's neighbour.
+    Memory: two max_items² float32 matrices at most (the Gram matrix, inverted
+    in place, and B)."""
+    n_items = history.shape[1]
+    items = most_bought_items(history, max_items)
+    if items.size < 2 or k < 1:
+        return sparse.csr_matrix((n_items, n_items), dtype=np.float32)
+    b = ease_weights(gram_matrix(history, items), l2)
+    # one scale for every row (the largest weight is kept: it is its row's best)
+    scale = float(b.max())
+    if not scale > 0:
+        return sparse.csr_matrix((n_items, n_items), dtype=np.float32)
+    rows_out, cols_out, values_out = [], [], []
+    for start in range(0, items.size, block_rows):
+        # rows: candidates j of this block; columns: the items i predicting them
+        block = np.clip(b[:, start : start + block_rows].T / scale, 0.0, 1.0)
+        coo = top_k_per_row(sparse.csr_matrix(block), k).tocoo()
+        rows_out.append(items[coo.row + start])
+        cols_out.append(items[coo.col])
+        values_out.append(coo.data)
+    return sparse.csr_matrix(
+        (
+            np.concatenate(values_out).astype(np.float32),
+            (np.concatenate(rows_out), np.concatenate(cols_out)),
+        ),
+        shape=(n_items, n_items),
     )
 
 

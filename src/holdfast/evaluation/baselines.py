@@ -128,3 +128,104 @@ def top_candidates(
         for j in picked[i]
         if j >= 0
     ]
+
+
+def most_bought_columns(matrix: np.ndarray, max_items: int) -> np.ndarray:
+    """Column indexes (ascending) of the `max_items` products with the most distinct
+    buyers; ties go to the lower index; 0 keeps every column."""
+    n = matrix.shape[1]
+    if max_items <= 0 or max_items >= n:
+        return np.arange(n)
+    buyers = (np.asarray(matrix) > 0).sum(axis=0)
+    return np.sort(np.argsort(-buyers, kind="stable")[:max_items])
+
+
+def _on_columns(partial: np.ndarray, columns: np.ndarray, n_products: int) -> np.ndarray:
+    """Scores of the kept columns placed in a full matrix; every other product gets
+    -inf, so `recommend_top_k` never recommends it."""
+    full = np.full((partial.shape[0], n_products), -np.inf, dtype=partial.dtype)
+    full[:, columns] = partial
+    return full
+
+
+def ease_weights(matrix: np.ndarray, l2: float, dtype: type = np.float32) -> np.ndarray:
+    """EASE^R item-item weights (Steck, "Embarrassingly Shallow Autoencoders for
+    Sparse Data", WWW 2019), in closed form:
+
+        G = XᵀX + λI,  P = G⁻¹,  B = I − P·diag(1/diag(P))   (so diag(B) = 0)
+
+    X is the binary (customers x products) matrix, λ = `l2` > 0. The Gram matrix
+    holds co-purchase counts, exact in float32 below 2^24 buyers; λI keeps its
+    condition number under (largest eigenvalue + λ) / λ, which makes the float32
+    inverse safe for the λ a practitioner uses (50 and up). Memory: two
+    (products x products) matrices of `dtype`."""
+    if l2 <= 0:
+        raise ValueError("EASE needs l2 > 0")
+    x = (np.asarray(matrix) > 0).astype(dtype)
+    gram = x.T @ x
+    gram[np.diag_indices_from(gram)] += dtype(l2)
+    p = np.linalg.inv(gram)
+    del gram
+    b = p / (-np.diag(p))[None, :]
+    np.fill_diagonal(b, 0.0)
+    return b
+
+
+def ease_scores(
+    interactions: Interactions, l2: float = 250.0, max_items: int = 20_000
+) -> np.ndarray:
+    """EASE^R on the `max_items` most-bought products: scores = X·B. Products outside
+    them score -inf (never recommended); memory stays bounded by `max_items`."""
+    columns = most_bought_columns(interactions.matrix, max_items)
+    x = (interactions.matrix[:, columns] > 0).astype(np.float32)
+    return _on_columns(x @ ease_weights(x, l2), columns, interactions.matrix.shape[1])
+
+
+def rp3beta_weights(
+    matrix: np.ndarray, alpha: float = 1.0, beta: float = 0.5, topk: int = 100
+) -> np.ndarray:
+    """RP3beta item-item weights (Paudel et al. 2017; Christoffel et al. 2015; as
+    implemented by Dacrema et al. 2019):
+
+        Pui[u, i] = x_ui / deg_u     (customers to products, rows sum to 1)
+        Piu[i, u] = x_ui / deg_i     (products to customers, rows sum to 1)
+        W[i, j]   = (Σ_u Piu[i, u]^α · Pui[u, j]^α) / deg_j^β
+
+    deg_u = products the customer bought, deg_i = distinct buyers of product i. With
+    α = 1 and β = 0, W is the two-step random walk product -> customer -> product.
+    The diagonal is set to 0 (a product never recommends itself) and each row keeps
+    its `topk` largest weights (ties: lower index; 0 keeps all). Products nobody
+    bought have all-zero rows and columns."""
+    x = (np.asarray(matrix) > 0).astype(np.float64)
+    deg_u = x.sum(axis=1)
+    deg_i = x.sum(axis=0)
+    pui = x / np.where(deg_u > 0, deg_u, 1.0)[:, None]
+    piu = x.T / np.where(deg_i > 0, deg_i, 1.0)[:, None]
+    if alpha != 1.0:
+        pui = np.power(pui, alpha)
+        piu = np.power(piu, alpha)
+    penalty = np.zeros_like(deg_i)
+    bought = deg_i > 0
+    penalty[bought] = np.power(deg_i[bought], -beta)
+    w = (piu @ pui) * penalty[None, :]
+    np.fill_diagonal(w, 0.0)
+    n = w.shape[1]
+    if 0 < topk < n:
+        dropped = np.argsort(-w, axis=1, kind="stable")[:, topk:]
+        np.put_along_axis(w, dropped, 0.0, axis=1)
+    return w.astype(np.float32)
+
+
+def rp3beta_scores(
+    interactions: Interactions,
+    alpha: float = 1.0,
+    beta: float = 0.5,
+    topk: int = 100,
+    max_items: int = 20_000,
+) -> np.ndarray:
+    """RP3beta on the `max_items` most-bought products: scores = X·W, products outside
+    them score -inf. The walk runs over the kept products only."""
+    columns = most_bought_columns(interactions.matrix, max_items)
+    x = (interactions.matrix[:, columns] > 0).astype(np.float32)
+    w = rp3beta_weights(x, alpha, beta, topk)
+    return _on_columns(x @ w, columns, interactions.matrix.shape[1])

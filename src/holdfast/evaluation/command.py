@@ -29,6 +29,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--knn-neighbours", type=int, default=100, help="item-kNN neighbours (0 = all)"
     )
     parser.add_argument(
+        "--ease-l2", type=float, default=250.0, help="EASE's L2 weight λ (default 250)"
+    )
+    parser.add_argument(
+        "--rp3beta",
+        default="0.8,0.5,100",
+        help="RP3beta: alpha,beta,top-k weights kept per product (0 = all)",
+    )
+    parser.add_argument(
+        "--item-model-max-items",
+        type=int,
+        default=20_000,
+        help="EASE and RP3beta use the most-bought products only (0 = all; default 20000)",
+    )
+    parser.add_argument(
         "--vars", default="{}", help="dbt vars for the pipeline build (YAML/JSON mapping)"
     )
     parser.add_argument(
@@ -80,6 +94,20 @@ def parse_blend_weights(text: str) -> BlendWeights:
     return BlendWeights(*parts)
 
 
+def parse_rp3beta(text: str) -> tuple[float, float, int]:
+    """alpha,beta,top-k: alpha > 0, beta finite, top-k a whole number >= 0."""
+    parts = text.split(",")
+    try:
+        alpha, beta, topk = float(parts[0]), float(parts[1]), int(parts[2])
+    except (ValueError, IndexError):
+        raise ValueError(f"--rp3beta must be alpha,beta,top-k, got {text!r}") from None
+    if len(parts) != 3 or not (math.isfinite(alpha) and alpha > 0 and math.isfinite(beta)):
+        raise ValueError(f"--rp3beta must be alpha > 0, a finite beta and top-k, got {text!r}")
+    if topk < 0:
+        raise ValueError("--rp3beta top-k must be >= 0")
+    return alpha, beta, topk
+
+
 def settings_from(args: argparse.Namespace) -> EvaluationSettings:
     """Checked settings from the parsed arguments (ValueError on bad input)."""
     base = SPLITS[args.split]
@@ -89,6 +117,10 @@ def settings_from(args: argparse.Namespace) -> EvaluationSettings:
         raise ValueError("--k must be >= 1")
     if args.knn_neighbours < 0:
         raise ValueError("--knn-neighbours must be >= 0")
+    if not (math.isfinite(args.ease_l2) and args.ease_l2 > 0):
+        raise ValueError("--ease-l2 must be > 0")
+    if args.item_model_max_items < 0:
+        raise ValueError("--item-model-max-items must be >= 0")
     bar = args.calibration_min_hit_rate
     if bar is not None and not 0.0 <= bar <= 1.0:
         raise ValueError("--calibration-min-hit-rate must be in 0..1")
@@ -102,6 +134,9 @@ def settings_from(args: argparse.Namespace) -> EvaluationSettings:
         ),
         k=args.k,
         knn_neighbours=args.knn_neighbours,
+        ease_l2=args.ease_l2,
+        rp3beta=parse_rp3beta(args.rp3beta),
+        item_model_max_items=args.item_model_max_items,
         dbt_vars=parse_vars(args.vars),
         calibration_min_hit_rate=args.calibration_min_hit_rate,
         run_pipeline=not args.baselines_only,

@@ -1,7 +1,8 @@
 """`holdfast evaluate`: every method on the same split, with the same rules and metrics.
 
 Methods: global popularity, popularity within the customer's segment (the
-segments the pipeline assigned), item-kNN on co-purchases, and holdfast itself,
+segments the pipeline assigned), item-kNN on co-purchases, EASE^R, RP3beta, and
+holdfast itself,
 whose figures come from a real `dbt build` on the split's train landing files
 (`fct_recommendations`), with the caller's `--vars` passed through so settings
 can be swept. Choose settings on the `validation` split, report `test`.
@@ -34,6 +35,9 @@ class EvaluationSettings:
     split: Split
     k: int = 10
     knn_neighbours: int = 100
+    ease_l2: float = 250.0  # EASE's λ; sweep it on the validation split
+    rp3beta: tuple[float, float, int] = (0.8, 0.5, 100)  # alpha, beta, top-k per row
+    item_model_max_items: int = 20_000  # EASE and RP3beta see the most-bought products only
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     # None: the precision@k of the global-popularity list on the same split
     calibration_min_hit_rate: float | None = None
@@ -101,6 +105,34 @@ def _evaluate(
         "item_knn",
         baselines.recommend_top_k(knn, interactions, in_stock, k, require_positive=True),
         neighbours=settings.knn_neighbours,
+    )
+    score(
+        "ease",
+        baselines.recommend_top_k(
+            baselines.ease_scores(interactions, settings.ease_l2, settings.item_model_max_items),
+            interactions,
+            in_stock,
+            k,
+        ),
+        l2=settings.ease_l2,
+        max_items=settings.item_model_max_items,
+    )
+    alpha, beta, topk = settings.rp3beta
+    score(
+        "rp3beta",
+        baselines.recommend_top_k(
+            baselines.rp3beta_scores(
+                interactions, alpha, beta, topk, settings.item_model_max_items
+            ),
+            interactions,
+            in_stock,
+            k,
+            require_positive=True,
+        ),
+        alpha=alpha,
+        beta=beta,
+        topk=topk,
+        max_items=settings.item_model_max_items,
     )
     report: dict[str, Any] = {
         "split": settings.split.as_dict(),

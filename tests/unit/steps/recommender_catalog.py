@@ -184,7 +184,8 @@ def candidates_of(table: pa.Table) -> dict[str, list[dict]]:
 
 
 def fit_abc(histories, counts, segments=None, **settings) -> recommend.RecommenderModel:
-    """A recommender over products a, b, c from co-purchases only (no embeddings)."""
+    """A recommender over products a, b, c from co-purchases only (no embeddings, no
+    EASE unless `ease_max_items` is given)."""
     return recommend.fit_recommender(
         ["a", "b", "c"],
         np.eye(3, dtype=np.float32),
@@ -193,9 +194,16 @@ def fit_abc(histories, counts, segments=None, **settings) -> recommend.Recommend
         [1.0, 1.0, 1.0],
         histories,
         segments if segments is not None else [None] * len(histories),
-        fit_settings(semantic_neighbours=0, **settings),
+        fit_settings(**{"semantic_neighbours": 0, "ease_max_items": 0, **settings}),
     )
 
 
 # the project's default blend (vars recommendation_weight_*)
 PROJECT_WEIGHTS = ScoringSettings().weights
+# the same with EASE's weight on item-kNN: the reported co-purchase signal is item-kNN's
+KNN_WEIGHTS = ScoringWeights(
+    copurchase=PROJECT_WEIGHTS.copurchase + PROJECT_WEIGHTS.ease,
+    semantic=PROJECT_WEIGHTS.semantic,
+    segment=PROJECT_WEIGHTS.segment,
+    popularity=PROJECT_WEIGHTS.popularity,
+)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 from tests.unit.fakes import table_of, without_latency
 from tests.unit.steps.recommender_catalog import (
-    PROJECT_WEIGHTS,
+    KNN_WEIGHTS,
     REC_COUNT,
     REC_IDS,
     REC_SPEND,
@@ -290,7 +290,7 @@ def test_neighbour_signals_are_scaled_against_candidates_not_bought_products():
     # a and b are always bought together; c only once with a
     histories = [["a", "b"]] * 5 + [["a", "c"]]
     model = fit_abc(histories, [6, 5, 1], copurchase_neighbours=5, pool_size=1)
-    (scored,) = recommend.score_histories(model, [["a", "b"]], [None], 5, PROJECT_WEIGHTS)
+    (scored,) = recommend.score_histories(model, [["a", "b"]], [None], 5, KNN_WEIGHTS)
     by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
     assert by_item[model.product_ids.index("c")] == pytest.approx(1.0)
 
@@ -300,7 +300,7 @@ def test_a_candidate_is_scored_by_its_own_nearest_neighbours_among_the_history()
     # b lists a, c lists a. A buyer of a gets b through b's list, not a's.
     histories = [["a", "c"]] * 3 + [["a", "b"], ["b"]]
     model = fit_abc(histories, [4, 2, 3], copurchase_neighbours=1, pool_size=1)
-    (scored,) = recommend.score_histories(model, [["a"]], [None], 5, PROJECT_WEIGHTS)
+    (scored,) = recommend.score_histories(model, [["a"]], [None], 5, KNN_WEIGHTS)
     by_item = dict(zip(scored.items.tolist(), scored.copurchase.tolist(), strict=True))
     index = model.index
     assert by_item[index["c"]] == pytest.approx(1.0)
@@ -311,8 +311,8 @@ def test_a_candidate_is_scored_by_its_own_nearest_neighbours_among_the_history()
 
 
 def reference_scores(model, history, segment_id, k, weights):
-    """One customer's best k as (item, confidence, copurchase, semantic), written from
-    score_histories's definition with dicts, one customer at a time."""
+    """One customer's best k as (item, confidence, copurchase evidence, semantic), written
+    from score_histories's definition with dicts, one customer at a time."""
     index = model.index
     bought = {index[p] for p in history if p in index}
     group = model.rows_for_segments([segment_id])[0]
@@ -329,16 +329,31 @@ def reference_scores(model, history, segment_id, k, weights):
         return {j: v / (best if best > 0 else 1.0) for j, v in total.items()}
 
     cp, sem = votes(model.copurchase), votes(model.semantic)
+    ease = {} if model.ease is None else votes(model.ease)
     pool = set(model.pools[group].indices.tolist())
-    candidates = sorted((set(cp) | set(sem) | pool) - bought)
+    candidates = sorted((set(cp) | set(sem) | set(ease) | pool) - bought)
     cp_all = np.array([cp.get(j, 0.0) + (1e-9 if j in pool else 0.0) for j in candidates])
     sem_all = np.array([sem.get(j, 0.0) for j in candidates])
+    ease_all = np.array([ease.get(j, 0.0) for j in candidates])
     items = np.array(candidates, dtype=np.int64)
-    confidence = blend_confidence(
-        cp_all, sem_all, model.affinity[group, items], model.popularity[items], weights
-    )
+    confidence = [
+        round(
+            weights.copurchase * min(cp_all[e], 1.0)
+            + weights.semantic * sem_all[e]
+            + weights.segment * float(model.affinity[group, items[e]])
+            + weights.popularity * float(model.popularity[items[e]])
+            + weights.ease * ease_all[e],
+            6,
+        )
+        for e in range(len(candidates))
+    ]
+    co_weight = weights.copurchase + weights.ease
+    evidence = [
+        (weights.copurchase * cp_all[e] + weights.ease * ease_all[e]) / co_weight
+        for e in range(len(candidates))
+    ]
     ranked = sorted(range(len(candidates)), key=lambda e: (-confidence[e], candidates[e]))[:k]
-    return [(candidates[e], confidence[e], cp_all[e], sem_all[e]) for e in ranked]
+    return [(candidates[e], confidence[e], evidence[e], sem_all[e]) for e in ranked]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -366,11 +381,25 @@ def test_score_histories_agrees_with_a_per_customer_reference(
         rng.uniform(1, 100, size=n_items),
         histories,
         segments,
-        fit_settings(copurchase_neighbours=6, semantic_neighbours=4, pool_size=5),
+        fit_settings(
+            copurchase_neighbours=6,
+            semantic_neighbours=4,
+            pool_size=5,
+            ease_max_items=30,
+            ease_l2=5.0,
+            ease_neighbours=5,
+        ),
     )
     weights = ScoringWeights(
-        copurchase=0.4, semantic=0.3, segment=segment_weight, popularity=0.3 - segment_weight
+        copurchase=0.25,
+        semantic=0.25,
+        segment=segment_weight,
+        popularity=0.3 - segment_weight,
+        ease=0.2,
     )
+    # EASE on the 30 most-bought of the 40 products
+    assert model.ease is not None
+    assert len({i for i in model.ease.indices.tolist()}) <= 30
     customers = [[*h, "unknown-product"] for h in histories[:60]] + [[], None]
     customer_segments = [*segments[:60], 1, 99]
     got = recommend.score_histories(model, customers, customer_segments, 7, weights)

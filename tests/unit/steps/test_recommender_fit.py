@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import numpy as np
 import pytest
 from tests.unit.steps.recommender_catalog import (
@@ -28,7 +29,9 @@ from tests.unit.steps.recommender_catalog import (
 
 from holdfast.application import recommend
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID
+from holdfast.entrypoints.steps.recommender_fit import _current_recommender, settings_fingerprint
 from holdfast.infrastructure.model_store import dump_model, load_model
+from holdfast.settings import RecommenderSettings
 
 
 def test_fit_recommender_orders_products_by_id_and_keeps_their_attributes_aligned():
@@ -141,3 +144,30 @@ def test_model_fingerprint_changes_when_segments_are_relabelled():
 
     assert fit([3, 3, -1]).model_id == fit([3, 3, -1]).model_id
     assert fit([3, 3, -1]).model_id != fit([4, 4, -1]).model_id
+
+
+def test_the_current_recommender_carries_the_fit_settings_it_was_fitted_with():
+    con = duckdb.connect()
+    con.execute(
+        "create table previous (recommender_model_id varchar, population_at_fit bigint, "
+        "catalog_fingerprint varchar, segment_model_id varchar, params varchar, "
+        "fitted_at timestamp)"
+    )
+    # an older fit without the EASE settings, and the newest with them
+    con.execute(
+        "insert into previous values "
+        "('rec-old', 10, 'cat', 'seg', '{\"pool_size\": 50, \"seed\": 42}', '2024-01-01'), "
+        "('rec-new', 20, 'cat', 'seg', "
+        '\'{"pool_size": 50, "ease_max_items": 5000, "sample_size": 20}\', \'2024-02-01\')'
+    )
+    current = _current_recommender(con, "previous", ["ease_max_items", "pool_size"])
+    assert current.recommender_model_id == "rec-new"
+    assert current.population_at_fit == 20
+    assert current.fit_settings == '{"ease_max_items": 5000, "pool_size": 50}'
+    # a setting the fit did not record reads null, so it differs from any value
+    with_l2 = _current_recommender(con, "previous", ["ease_l2", "ease_max_items"])
+    assert with_l2.fit_settings == '{"ease_l2": null, "ease_max_items": 5000}'
+    wanted = fit_settings().as_dict()
+    assert settings_fingerprint(wanted) == settings_fingerprint(dict(reversed(wanted.items())))
+    assert wanted["ease_max_items"] == RecommenderSettings().ease_max_items
+    assert _current_recommender(con, None, ["pool_size"]) is None

@@ -44,7 +44,15 @@ def fit_settings(config: RecommenderSettings) -> recommend.FitSettings:
         semantic_neighbours=config.semantic_neighbours,
         pool_size=config.pool_size,
         reverse_cap=config.reverse_cap,
+        ease_max_items=config.ease_max_items,
+        ease_l2=config.ease_l2,
+        ease_neighbours=config.ease_neighbours,
     )
+
+
+def settings_fingerprint(settings: dict[str, Any]) -> str:
+    """The fit settings as canonical JSON: what the refit policy compares."""
+    return json.dumps(settings, sort_keys=True)
 
 
 def _catalog_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -62,18 +70,24 @@ def _catalog_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _current_recommender(
-    con: duckdb.DuckDBPyConnection, this: str | None
+    con: duckdb.DuckDBPyConnection, this: str | None, setting_names: list[str]
 ) -> RecommenderFitInfo | None:
+    """The newest recommender, with its fit settings (`setting_names` of its params;
+    one missing reads null, so a recommender fitted without a setting differs)."""
     if this is None:
         return None
     warehouse.view(con, this, "hf_previous_recommenders")
     row = warehouse.first_row(
         con,
         "select recommender_model_id, population_at_fit, catalog_fingerprint, "
-        "segment_model_id from hf_previous_recommenders "
+        "segment_model_id, params from hf_previous_recommenders "
         "order by fitted_at desc, recommender_model_id desc limit 1",
     )
-    return RecommenderFitInfo(*row) if row else None
+    if not row:
+        return None
+    params = json.loads(row[4])
+    fitted_with = settings_fingerprint({name: params.get(name) for name in setting_names})
+    return RecommenderFitInfo(*row[:4], fit_settings=fitted_with)
 
 
 def _fit(
@@ -176,13 +190,15 @@ def recommender_models_model(
     population = warehouse.first_row(
         con, "select count(*) from hf_profiles where len(product_ids) > 0"
     )[0]
+    wanted = fit_settings(config).as_dict()
     fit, reason = recommender_refit_decision(
-        _current_recommender(con, this),
+        _current_recommender(con, this, list(wanted)),
         population=population,
         catalog_fingerprint=catalog_fingerprint,
         segment_model_id=segment_model_id,
         forced=config.refit,
         growth_threshold=config.refit_growth,
+        fit_settings=settings_fingerprint(wanted),
     )
     if not fit:
         return RECOMMENDER_MODEL_SCHEMA.empty_table()
