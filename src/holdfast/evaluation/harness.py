@@ -94,6 +94,44 @@ def _evaluate(
         results[name] = {**figures.as_dict(), **details}
         log(f"{name}: hit rate@{k} {figures.hit_rate:.3f}")
 
+    _score_baselines(interactions, in_stock, settings, score)
+    report: dict[str, Any] = {
+        "split": settings.split.as_dict(),
+        "k": k,
+        "train_customers": len(interactions.customer_ids),
+        "evaluated_customers": results["popularity"]["n_customers"],
+        "catalog_products": len(data.catalog),
+        "in_stock_products": n_recommendable,
+        "methods": results,
+    }
+    if settings.run_pipeline:
+        _evaluate_pipeline(
+            data,
+            interactions,
+            in_stock,
+            truth,
+            settings,
+            report,
+            score,
+            project=project,
+            dbt_executable=dbt_executable,
+            env=env,
+            work=work,
+            log=log,
+        )
+    report["seconds"] = round(time.monotonic() - started, 1)
+    return report
+
+
+def _score_baselines(
+    interactions: baselines.Interactions,
+    in_stock: np.ndarray,
+    settings: EvaluationSettings,
+    score: Callable[..., None],
+) -> None:
+    """Score the baselines every pipeline run is compared with: popularity,
+    item-kNN, EASE^R and RP3beta, with the settings chosen on validation."""
+    k = settings.k
     score(
         "popularity",
         baselines.recommend_top_k(
@@ -134,32 +172,6 @@ def _evaluate(
         topk=topk,
         max_items=settings.item_model_max_items,
     )
-    report: dict[str, Any] = {
-        "split": settings.split.as_dict(),
-        "k": k,
-        "train_customers": len(interactions.customer_ids),
-        "evaluated_customers": results["popularity"]["n_customers"],
-        "catalog_products": len(data.catalog),
-        "in_stock_products": n_recommendable,
-        "methods": results,
-    }
-    if settings.run_pipeline:
-        _evaluate_pipeline(
-            data,
-            interactions,
-            in_stock,
-            truth,
-            settings,
-            report,
-            score,
-            project=project,
-            dbt_executable=dbt_executable,
-            env=env,
-            work=work,
-            log=log,
-        )
-    report["seconds"] = round(time.monotonic() - started, 1)
-    return report
 
 
 def _evaluate_pipeline(
