@@ -128,7 +128,7 @@ sales as (
     select
         purchases_flagged.product_id,
         count(*) as n_purchases,
-        median(purchases_flagged.amount) as median_amount,
+        {{ median_interpolated('purchases_flagged.amount') }} as median_amount,
         max(purchases_flagged.purchased_at) as last_purchased_at
     from purchases_flagged
     group by purchases_flagged.product_id
@@ -140,7 +140,7 @@ final as (
         coalesce(sales.n_purchases, 0) as n_purchases,
         coalesce(buyer_counts.n_customers, 0) as n_customers,
         coalesce(buyer_counts.n_recent_customers, 0) as n_recent_customers,
-        round(coalesce(sales.median_amount, int_products_current.price), 2) as typical_spend,
+        {{ round_double('coalesce(sales.median_amount, int_products_current.price)', 2) }} as typical_spend,
         sales.last_purchased_at,
         settings.recent_days,
         {{ run_started_at_utc() }} as computed_at

@@ -98,7 +98,9 @@ def main() -> int:
         (root / "head-run").mkdir()
         base = _compile(base_tree, root / "base-run")
         head = _compile(PROJECT_ROOT, root / "head-run")
-    differing = sorted(name for name in base.keys() | head.keys() if base.get(name) != head.get(name))
+    differing = sorted(
+        name for name in base.keys() | head.keys() if base.get(name) != head.get(name)
+    )
     for name in differing:
         sys.stdout.writelines(
             difflib.unified_diff(
