@@ -11,7 +11,7 @@
 -- pieces are gathered in a table of the model's schema, not a temp table:
 -- DuckDB keeps temp tables in memory.
 {{ config(
-    materialized='batched_incremental',
+    materialized=batched_incremental_by_key(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
     batch_planner='in_customer_buckets',
@@ -99,11 +99,11 @@ products_with_embedding as (
 profiles as (
     select
         customer_id,
-        list_sort(list({
-            'product_id': product_id,
-            'n_lines': n_lines,
-            'embedding_key': embedding_key
-        })) as bought,
+        {{ list_of_sorted_structs({
+            'product_id': 'product_id',
+            'n_lines': 'n_lines',
+            'embedding_key': 'embedding_key'
+        }) }} as bought,
         sum(n_lines) as n_purchases,
         count(*) as n_products,
         sum(amount) as total_amount,
@@ -118,16 +118,18 @@ final as (
         int_customers_current.customer_id,
         -- (sqlfluff reads a lambda's parameter as a table: RF01 is off here)
         coalesce(  -- noqa: disable=RF01
-            list_transform(profiles.bought, lambda entry: entry.product_id), []
+            {{ list_transform('profiles.bought', 'entry', 'entry.product_id') }}, {{ empty_list() }}
         ) as product_ids,
         coalesce(
-            list_transform(profiles.bought, lambda entry: entry.n_lines::double), []
+            {{ list_transform('profiles.bought', 'entry', 'entry.n_lines::double') }}, {{ empty_list() }}
         ) as weights,
-        md5(coalesce(array_to_string(list_transform(
-            profiles.bought,
-            lambda entry: entry.product_id || ':' || entry.n_lines || ':'
+        {%- set fingerprint_entry -%}
+            entry.product_id || ':' || entry.n_lines || ':'
             || coalesce(entry.embedding_key, '-')
-        ), ','), '')) as profile_fingerprint,  -- noqa: enable=RF01
+        {%- endset %}
+        md5(coalesce({{ list_join(
+            list_transform('profiles.bought', 'entry', fingerprint_entry | trim, multiline=true), "','"
+        ) }}, '')) as profile_fingerprint,  -- noqa: enable=RF01
         coalesce(profiles.n_purchases, 0) as n_purchases,
         coalesce(profiles.n_products, 0) as n_products,
         round(coalesce(profiles.total_amount, 0), 2) as total_amount,

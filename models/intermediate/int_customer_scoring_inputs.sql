@@ -19,7 +19,7 @@ final as (
         md5(
             int_customer_purchase_profiles.profile_fingerprint
             || '|' || coalesce(int_customers_segmented.segment_model_id, '-')
-            || '|' || coalesce(int_customers_segmented.segment_id::varchar, '-')
+            || '|' || coalesce({{ to_text('int_customers_segmented.segment_id') }}, '-')
         ) as scoring_fingerprint,
         int_customers_segmented.segment_id,
         int_customers_segmented.segment_model_id,

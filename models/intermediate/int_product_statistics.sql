@@ -16,10 +16,10 @@
 -- when a row was computed. The recommender reads these figures only when it
 -- is fitted, and its refit threshold (recommender_refit_growth) is larger.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_by_key(),
     unique_key='product_id',
     incremental_strategy='delete+insert',
-    post_hook="delete from {{ this }} where product_id not in (select product_id from {{ ref('int_products_current') }})",
+    post_hook="{{ delete_rows_missing_from('product_id', ref('int_products_current')) }}",
 ) }}
 
 {#- the purchases (20M rows at 2M customers) are read straight from the table
@@ -81,7 +81,7 @@ products_to_compute as (
 ),
 
 recent_window as (
-    select max(int_purchases_deduplicated.purchased_at) - to_days(settings.recent_days::integer) as starts_after
+    select {{ minus_days('max(int_purchases_deduplicated.purchased_at)', 'settings.recent_days::integer') }} as starts_after
     from {{ purchases }} as int_purchases_deduplicated
     cross join settings
     group by settings.recent_days
@@ -109,10 +109,10 @@ purchases_flagged as (
 buyers as (
     select
         product_id,
-        hash(customer_id) as customer_key,
+        {{ hash64('customer_id') }} as customer_key,
         bool_or(is_recent) as bought_recently
     from purchases_flagged
-    group by product_id, hash(customer_id)
+    group by product_id, {{ hash64('customer_id') }}
 ),
 
 buyer_counts as (
@@ -128,7 +128,7 @@ sales as (
     select
         purchases_flagged.product_id,
         count(*) as n_purchases,
-        median(purchases_flagged.amount) as median_amount,
+        {{ median_interpolated('purchases_flagged.amount') }} as median_amount,
         max(purchases_flagged.purchased_at) as last_purchased_at
     from purchases_flagged
     group by purchases_flagged.product_id
@@ -140,7 +140,7 @@ final as (
         coalesce(sales.n_purchases, 0) as n_purchases,
         coalesce(buyer_counts.n_customers, 0) as n_customers,
         coalesce(buyer_counts.n_recent_customers, 0) as n_recent_customers,
-        round(coalesce(sales.median_amount, int_products_current.price), 2) as typical_spend,
+        {{ round_double('coalesce(sales.median_amount, int_products_current.price)', 2) }} as typical_spend,
         sales.last_purchased_at,
         settings.recent_days,
         {{ run_started_at_utc() }} as computed_at

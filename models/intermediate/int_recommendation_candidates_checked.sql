@@ -29,7 +29,7 @@
 -- rows, which ran out of memory.
 
 {{ config(
-    materialized='incremental',
+    materialized=incremental_by_key(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
@@ -43,9 +43,7 @@
 select
     md5(
         coalesce(
-            string_agg(
-                product_id || ':' || is_in_stock::varchar, ',' order by product_id
-            ),
+            {{ string_agg_ordered("product_id || ':' || " ~ to_text('is_in_stock'), "','", 'product_id') }},
             ''
         )
         || '|{{ checked_var('min_confidence', min_value=0, max_value=1) }}'
@@ -147,21 +145,18 @@ candidate_facts as (
     select  -- noqa: disable=RF01
         scored.customer_id,
         -- recursive unnest expands the struct fields into columns
-        unnest(  -- noqa: AL03
-            list_transform(
-                scored.candidates,
-                lambda candidate: {
-                    'product_id': candidate.product_id,
-                    'candidate_rank': candidate.candidate_rank,
-                    'confidence': candidate.confidence,
-                    'predicted_value': candidate.predicted_value,
-                    'already_purchased': coalesce(
-                        list_contains(purchased.product_ids, candidate.product_id), false
+        {%- set already_purchased -%}
+            coalesce(
+                        {{ list_contains('purchased.product_ids', 'candidate.product_id') }}, false
                     )
-                }
-            ),
-            recursive := true
-        )
+        {%- endset %}
+        {{ unnest_transformed_structs('scored.candidates', 'candidate', {
+            'product_id': 'candidate.product_id',
+            'candidate_rank': 'candidate.candidate_rank',
+            'confidence': 'candidate.confidence',
+            'predicted_value': 'candidate.predicted_value',
+            'already_purchased': already_purchased | trim,
+        }) }}
     from ({{ scored_to_check_sql }}) as scored  -- noqa: enable=RF01
     left join purchased
         on scored.customer_id = purchased.customer_id
@@ -186,9 +181,9 @@ candidate_failures as (
 checks_per_customer as (
     select
         customer_id,
-        list(failed_mask order by candidate_rank) as failed_masks,
+        {{ list_ordered('failed_mask', 'candidate_rank') }} as failed_masks,
         coalesce(
-            list(candidate_rank order by candidate_rank) filter (where failed_mask = 0), []
+            {{ list_ordered('candidate_rank', 'candidate_rank', where='failed_mask = 0') }}, {{ empty_list() }}
         ) as passing_ranks
     from candidate_failures
     group by customer_id
@@ -196,11 +191,11 @@ checks_per_customer as (
 
 candidates as (
     select
-        scored.* exclude (scored.candidates),
+        {{ star_except('scored', ['candidates']) }},
         checks_per_customer.failed_masks,
         checks_per_customer.passing_ranks,
         -- recursive unnest expands the struct fields into columns
-        unnest(scored.candidates, recursive := true)  -- noqa: AL03
+        {{ unnest_struct_list('scored.candidates') }}  -- noqa: AL03
     from ({{ scored_to_check_sql }}) as scored
     left join checks_per_customer
         on scored.customer_id = checks_per_customer.customer_id
@@ -210,11 +205,11 @@ candidates as (
 -- candidates: list lookups by position, no per-candidate search
 candidates_checked as (
     select
-        candidates.* exclude (candidates.failed_masks, candidates.passing_ranks),
+        {{ star_except('candidates', ['failed_masks', 'passing_ranks']) }},
         {{ list_compact(rule_names_from_mask(
-            'candidates.failed_masks[candidates.candidate_rank]', rule_checks
+            list_item('candidates.failed_masks', 'candidates.candidate_rank'), rule_checks
         )) }} as failed_rules,
-        list_position(candidates.passing_ranks, candidates.candidate_rank) as rank_if_passing
+        {{ list_position('candidates.passing_ranks', 'candidates.candidate_rank') }} as rank_if_passing
     from candidates
 ),
 
@@ -230,7 +225,7 @@ final as (
         recommendation_rules.reason_when_broken as first_broken_rule_reason,
         candidates_checked.candidate_rank,
         case
-            when len(candidates_checked.failed_rules) = 0
+            when {{ list_length('candidates_checked.failed_rules') }} = 0
                 then candidates_checked.rank_if_passing
         end as recommendation_rank,
         candidates_checked.confidence,
@@ -240,7 +235,7 @@ final as (
         candidates_checked.segment_affinity,
         candidates_checked.popularity,
         candidates_checked.failed_rules,
-        len(candidates_checked.failed_rules) = 0 as passes_rules,
+        {{ list_length('candidates_checked.failed_rules') }} = 0 as passes_rules,
         rules_inputs.rules_fingerprint,
         candidates_checked.generated_at,
         -- when this check ran: a recheck after the rules' inputs changed
@@ -251,7 +246,7 @@ final as (
     -- one row; a scalar subquery per row cost 20% more at 2 million customers
     cross join rules_inputs
     left join recommendation_rules
-        on candidates_checked.failed_rules[1] = recommendation_rules.rule_id
+        on {{ list_item('candidates_checked.failed_rules', 1) }} = recommendation_rules.rule_id
 )
 
 select * from final

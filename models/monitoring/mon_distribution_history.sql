@@ -7,7 +7,7 @@
 -- Incremental: each run appends its own rows, so mon_distribution_shift can
 -- compare a run with the one before it.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_by_key(),
     unique_key='distribution_bin_id',
     incremental_strategy='delete+insert',
 ) }}
@@ -50,7 +50,7 @@ confidence_bins as (
     select
         'confidence' as distribution,
         confidence_bin as bin_order,
-        printf('%.1f-%.1f', confidence_bin / 10.0, confidence_bin / 10.0 + 0.1) as bin,
+        {{ printf_numbers('%.1f-%.1f', ['confidence_bin / 10.0', 'confidence_bin / 10.0 + 0.1']) }} as bin,
         sum(n)::bigint as n
     from recommendation_bins
     where confidence_bin is not null
@@ -61,7 +61,7 @@ segment_bins as (
     select
         'segment_size' as distribution,
         segment_id as bin_order,
-        segment_id::varchar as bin,
+        {{ to_text('segment_id') }} as bin,
         count(*) as n
     from fct_customer_segments
     group by 1, 2, 3
@@ -100,7 +100,7 @@ all_bins as (
 ),
 
 segment_model as (
-    select string_agg(distinct segment_model_id, ',' order by segment_model_id) as model_version
+    select {{ string_agg_distinct_sorted('segment_model_id', "','") }} as model_version
     from fct_customer_segments
 ),
 

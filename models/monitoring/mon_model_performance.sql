@@ -31,16 +31,16 @@ per_step as (
         sum(n_records) as n_records,
         sum(n_failed) as n_failed,
         max(error_rate) as max_batch_error_rate,
-        quantile_cont(latency_ms, 0.5) as latency_p50_ms,
-        quantile_cont(latency_ms, 0.95) as latency_p95_ms,
-        quantile_cont(latency_ms, 0.99) as latency_p99_ms,
+        {{ percentile_cont('latency_ms', 0.5) }} as latency_p50_ms,
+        {{ percentile_cont('latency_ms', 0.95) }} as latency_p95_ms,
+        {{ percentile_cont('latency_ms', 0.99) }} as latency_p99_ms,
         max(processed_at) as measured_at
     from ops_inference_batches
     group by run_id, step
 ),
 
 step_metrics as (
-    unpivot (
+    {%- set step_columns -%}
         select
             run_id,
             step,
@@ -52,9 +52,13 @@ step_metrics as (
             round(latency_p95_ms, 3) as latency_p95_ms,
             round(latency_p99_ms, 3) as latency_p99_ms
         from per_step
-    )
-    on records, error_rate, max_batch_error_rate, latency_p50_ms, latency_p95_ms, latency_p99_ms
-    into name metric value metric_value
+    {%- endset %}
+    {{ unpivot_columns(
+        step_columns | trim,
+        ['records', 'error_rate', 'max_batch_error_rate', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms'],
+        'metric',
+        'metric_value',
+    ) }}
 ),
 
 step_metrics_judged as (

@@ -2,7 +2,7 @@
 -- runs in a row it failed (attempts), and its status: pending (the next run
 -- retries it), exhausted (dead_letter_max_attempts reached; needs a person),
 -- resolved (a later run succeeded). Incremental: history is kept.
-{{ config(materialized='incremental', unique_key='dead_letter_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_by_key(), unique_key='dead_letter_id', incremental_strategy='delete+insert') }}
 
 with
 
@@ -86,7 +86,7 @@ failures_with_history as (
             failures.last_failed_at
         {% endif %} as first_failed_at,
         failures.last_failed_at,
-        null::timestamptz as resolved_at
+        {{ null_timestamp() }} as resolved_at
     from failures
     {% if is_incremental() %}
         left join previous
