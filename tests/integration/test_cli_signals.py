@@ -51,6 +51,14 @@ def _interrupt(process: subprocess.Popen) -> tuple[int, str]:
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def _default_sigint() -> None:
+    """In the child before it starts: SIGINT handled by default, as in a
+    terminal's foreground job. A child inherits an ignored SIGINT (a suite
+    started in the background of a non-interactive shell has one), and Python
+    then never raises KeyboardInterrupt: Ctrl-C could not be tested."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, *args],
@@ -59,6 +67,7 @@ def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_default_sigint,
     )
 
 
