@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,9 @@ PORTABLE_MODELS = {
     "ops.mon_distribution_history": ("distribution", "bin"),
     "ops.mon_distribution_shift": ("distribution",),
     "ops.mon_model_performance": ("step", "metric"),
+    "ops.ops_schema_errors": ("source", "batch_id", "line_number"),
+    "ops.ops_batch_ledger": ("batch_key",),
+    "ops.mon_input_quality": ("batch_key",),
 }
 # empty after one build of these landing files, on both engines: no Python
 # step failed
@@ -82,9 +86,28 @@ RUN_KEYS = {
     "ops.mon_distribution_shift": {"distribution_shift_id", "previous_run_id"},
     "ops.mon_model_performance": {"performance_metric_id"},
 }
+# values that depend on when a model was built: load times, and ages against
+# now()
+BUILD_TIME_COLUMNS = {
+    "ops.ops_batch_ledger": {"first_loaded_at", "last_loaded_at"},
+    "ops.mon_input_quality": {
+        "last_loaded_at",
+        "batch_age_hours",
+        "file_age_hours",
+        "record_age_hours",
+    },
+}
+# lists whose order is not part of the answer (DuckDB's list_distinct keeps
+# none): compared sorted
+UNORDERED_LISTS = {"ops.ops_schema_errors": ("failed_rules",)}
+# the record count checks of mon_input_quality compare a batch with the
+# previous batches of its source, and the empty file is one of them on DuckDB
+# only: checked on each engine against its own ledger (a brute-force median)
+COUNT_COLUMNS = ("expected_rows", "count_deviation", "is_count_anomaly")
 # Spark's file sources skip zero-length files: an empty landing file has no
 # marker row on Spark (docs/spark.md, "Known engine differences")
 EMPTY_FILE = "empty_0001.jsonl"
+EMPTY_BATCH = "empty_0001"
 PYTHON_MODELS = sorted(p.stem for p in (PROJECT_ROOT / "python_models").rglob("int_*.py"))
 PROJECT_VARS = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
 # the project's settings, with small batches and short retries
@@ -304,11 +327,19 @@ def test_portable_sql_model_has_the_same_rows_on_spark(model, duckdb_build, spar
     spark_table = spark.table(model).toArrow()
     duckdb_table = _duckdb_table(duckdb_build, model)
     assert spark_table.column_names == duckdb_table.column_names
-    drop = RUN_COLUMNS | RUN_KEYS.get(model, set())
+    drop = RUN_COLUMNS | RUN_KEYS.get(model, set()) | BUILD_TIME_COLUMNS.get(model, set())
+    if model == "ops.mon_input_quality":
+        drop |= set(COUNT_COLUMNS)
     spark_rows = _rows(spark_table, key, drop)
     duckdb_rows = _rows(duckdb_table, key, drop)
-    if "file_name" in duckdb_table.column_names:
-        duckdb_rows = [r for r in duckdb_rows if r["file_name"] != EMPTY_FILE]
+    duckdb_rows = [
+        r
+        for r in duckdb_rows
+        if r.get("file_name") != EMPTY_FILE and r.get("batch_id") != EMPTY_BATCH
+    ]
+    for row in spark_rows + duckdb_rows:
+        for column in UNORDERED_LISTS.get(model, ()):
+            row[column] = sorted(row[column])
     for row in spark_rows + duckdb_rows:  # DuckDB keeps whole seconds, Spark milliseconds
         if row.get("file_modified_at") is not None:
             row["file_modified_at"] = row["file_modified_at"].replace(microsecond=0).timestamp()
@@ -316,6 +347,78 @@ def test_portable_sql_model_has_the_same_rows_on_spark(model, duckdb_build, spar
         assert spark_rows == duckdb_rows == []
         return
     _assert_same_rows(spark_rows, duckdb_rows)
+
+
+def _brute_force_counts(ledger: list[dict]) -> dict[str, tuple]:
+    """expected_rows, count_deviation and is_count_anomaly per batch_key: the
+    median rows_in of the previous (up to) 5 delivered batches of the source,
+    in batch_id order, refused batches left out."""
+    tolerance = PROJECT_VARS["record_count_tolerance"]
+    out = {}
+    for source in {row["source"] for row in ledger}:
+        batches = sorted(
+            (r for r in ledger if r["source"] == source and r["status"] != "refused"),
+            key=lambda r: r["batch_id"],
+        )
+        for index, row in enumerate(batches):
+            previous = [r["rows_in"] for r in batches[max(0, index - 5) : index]]
+            expected = statistics.median(previous) if previous else None
+            deviation = (row["rows_in"] - expected) / expected if expected else None
+            out[row["batch_key"]] = (
+                expected,
+                deviation,
+                deviation is not None and abs(deviation) > tolerance,
+            )
+    return out
+
+
+def _assert_counts_match_brute_force(quality: pa.Table, ledger: pa.Table) -> None:
+    expected = _brute_force_counts(ledger.to_pylist())
+    rows = quality.select(["batch_key", *COUNT_COLUMNS]).to_pylist()
+    assert sorted(r["batch_key"] for r in rows) == sorted(expected)
+    assert any(r["expected_rows"] is not None for r in rows)
+    for row in rows:
+        median, deviation, anomaly = expected[row["batch_key"]]
+        assert row["expected_rows"] == median, row["batch_key"]
+        assert row["is_count_anomaly"] is anomaly, row["batch_key"]
+        if deviation is None:
+            assert row["count_deviation"] is None
+        else:
+            assert row["count_deviation"] == pytest.approx(deviation, abs=5e-7)
+
+
+def test_input_quality_counts_match_a_brute_force_median(spark, duckdb_build):
+    _assert_counts_match_brute_force(
+        spark.table("ops.mon_input_quality").toArrow(),
+        spark.table("ops.ops_batch_ledger").toArrow(),
+    )
+    _assert_counts_match_brute_force(
+        _duckdb_table(duckdb_build, "ops.mon_input_quality"),
+        _duckdb_table(duckdb_build, "ops.ops_batch_ledger"),
+    )
+
+
+def test_pipeline_health_counts_the_spark_run(spark, duckdb_build):
+    # no Python step runs in the Spark build, so no step reports: the
+    # telemetry is empty, with DuckDB's columns
+    telemetry = spark.table("ops.ops_step_telemetry").toArrow()
+    assert telemetry.num_rows == 0
+    assert (
+        telemetry.column_names == _duckdb_table(duckdb_build, "ops.ops_step_telemetry").column_names
+    )
+    steps = spark.table("ops.ops_step_runs").toArrow().to_pylist()
+    health = spark.table("ops.mon_pipeline_health").toArrow().to_pylist()
+    assert steps and [r["run_id"] for r in health] == sorted({r["run_id"] for r in steps})
+    (row,) = health
+    assert row["n_nodes"] == len(steps) > 20
+    assert row["n_succeeded"] == sum(r["status"] in ("success", "pass") for r in steps)
+    assert row["n_failed"] == sum(r["status"] in ("error", "fail") for r in steps) == 0
+    assert row["n_warned"] == sum(r["status"] == "warn" for r in steps)
+    assert row["success_rate"] == pytest.approx(row["n_succeeded"] / len(steps), abs=1e-6)
+    assert row["dead_letter_queue_size"] == 0 and row["dead_letter_queue_growth"] is None
+    assert row["python_cpu_seconds"] is None and row["python_peak_rss_mb"] is None
+    span = max(r["recorded_at"] for r in steps) - min(r["run_started_at"] for r in steps)
+    assert float(row["runtime_seconds"]) == pytest.approx(span.total_seconds(), abs=2e-3)
 
 
 def test_spark_reads_every_landing_file_and_line(spark, landing):
