@@ -68,6 +68,8 @@ PORTABLE_MODELS = {
     "marts.fct_recommendations": ("customer_id", "product_id"),
     "marts.fct_rejected_recommendations": ("customer_id", "product_id"),
     "marts.fct_customer_segments": ("customer_id",),
+    "marts.dim_segments": ("segment_id", "segment_model_id"),
+    "marts.dim_customers": ("customer_id",),
     "ops.ops_inference_batches": ("inference_batch_id",),
     "ops.ops_dead_letter_queue": ("dead_letter_id",),
     "ops.mon_distribution_history": ("distribution", "bin"),
