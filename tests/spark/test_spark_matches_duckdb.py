@@ -400,6 +400,60 @@ def test_input_quality_counts_match_a_brute_force_median(spark, duckdb_build):
     )
 
 
+def _alerts_by_check(table: pa.Table) -> dict[str, list[dict]]:
+    """Alerts per check, the build's own stamps left out and the details
+    parsed (a null figure as absent: Spark's to_json leaves it out)."""
+    out: dict[str, list[dict]] = {}
+    for row in table.to_pylist():
+        row = {k: v for k, v in row.items() if k not in {"raised_at", "run_id"}}
+        row["details"] = {k: v for k, v in json.loads(row["details"]).items() if v is not None}
+        out.setdefault(row["check_name"], []).append(row)
+    return {check: sorted(rows, key=lambda r: r["alert_id"]) for check, rows in out.items()}
+
+
+def _assert_count_alerts_follow_input_quality(alerts: list[dict], quality: pa.Table) -> None:
+    flagged = {r["batch_id"]: r for r in quality.to_pylist() if r["is_count_anomaly"]}
+    assert sorted(a["batch_id"] for a in alerts) == sorted(flagged)
+    for alert in alerts:
+        row = flagged[alert["batch_id"]]
+        assert alert["details"]["rows_in"] == row["rows_in"]
+        assert alert["details"]["expected_rows"] == row["expected_rows"]
+
+
+def test_alerts_match_duckdb(spark, duckdb_build):
+    """Alerts on the same batches, the same checks and severities. The
+    refused files, the error-rate breaches and the exhausted dead letters
+    have the same ids, messages and details on both engines; the record
+    count alerts follow each engine's own mon_input_quality (the empty file
+    is a previous batch on DuckDB only); the staleness alerts' messages hold
+    ages against now() and their ids a timestamp's text, so only which
+    batches are stale is compared."""
+    got = _alerts_by_check(spark.table("ops.ops_alerts").toArrow())
+    expected = _alerts_by_check(_duckdb_table(duckdb_build, "ops.ops_alerts"))
+    assert {"batch_refused", "schema_error_rate"} <= set(got)
+    for check in ("batch_refused", "schema_error_rate", "dead_letters_exhausted"):
+        assert got.get(check, []) == expected.get(check, []), check
+    _assert_count_alerts_follow_input_quality(
+        got.get("record_count_anomaly", []), spark.table("ops.mon_input_quality").toArrow()
+    )
+    _assert_count_alerts_follow_input_quality(
+        expected.get("record_count_anomaly", []),
+        _duckdb_table(duckdb_build, "ops.mon_input_quality"),
+    )
+
+    def seen(alerts, checks):
+        return sorted(
+            (r["check_name"], r["batch_id"], r["severity"])
+            for check in checks
+            for r in alerts.get(check, [])
+        )
+
+    others = set(got) | set(expected)
+    others -= {"batch_refused", "schema_error_rate", "dead_letters_exhausted"}
+    others -= {"record_count_anomaly"}
+    assert seen(got, others) == seen(expected, others)
+
+
 def test_pipeline_health_counts_the_spark_run(spark, duckdb_build):
     # no Python step runs in the Spark build, so no step reports: the
     # telemetry is empty, with DuckDB's columns
