@@ -75,7 +75,7 @@ batches_in_order as (
         ops_batch_ledger.*,
         file_times.file_modified_at,
         record_times.newest_record_at,
-        median(ops_batch_ledger.rows_in) over (
+        {{ median_over_window('ops_batch_ledger.rows_in') }} over (
             partition by ops_batch_ledger.source order by ops_batch_ledger.batch_id
             rows between 5 preceding and 1 preceding
         ) as expected_rows,
