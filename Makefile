@@ -93,11 +93,12 @@ test-spark: $(SPARK_STAMP) $(DATABRICKS_STAMP)
 	@echo "  int_customer_scoring_inputs int_recommendation_candidates_checked dim_products fct_purchases"
 	@echo "  fct_recommendations fct_rejected_recommendations fct_customer_segments ops_runs"
 	@echo "  ops_inference_batches ops_dead_letter_queue mon_distribution_history mon_distribution_shift"
-	@echo "  mon_model_performance"
-	@echo "  stg_holdfast__dbt_step_results ops_step_runs, the seed, and their data tests"
+	@echo "  mon_model_performance ops_schema_errors ops_batch_ledger mon_input_quality ops_alerts"
+	@echo "  dim_segments dim_customers ops_step_telemetry mon_pipeline_health"
+	@echo "  stg_holdfast__dbt_step_results ops_step_runs, the seed, and their data tests (32 of 32)"
 	@echo "test-spark: Spark branch (mapInArrow) on local pyspark, compared with DuckDB:"
 	@echo "  int_products_embedded int_customer_vectors int_customers_segmented int_recommendations_scored"
-	@echo "test-spark: DuckDB only: the fits, dim_customers, dim_segments and 6 ops models (docs/spark.md)"
+	@echo "test-spark: DuckDB only: the fits int_segment_models int_recommender_models (docs/spark.md)"
 	$(SPARK_VENV)/bin/python tests/spark/measured.py $(SPARK_VENV)/bin/pytest tests/spark -m spark -p no:cacheprovider
 
 clean:

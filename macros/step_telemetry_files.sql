@@ -11,8 +11,15 @@
     too. Either would otherwise fail every later build. The folder comes from
     DuckDB itself (the current database's file), so nothing from vars or input
     reaches the SQL literal.
+    On Spark there are no reports to read (the Spark branches of the Python
+    models write none, and the reports of a DuckDB build are files beside
+    DuckDB's warehouse): the empty set of the same shape.
 #}
 {% macro step_telemetry_files() -%}
+    {{ return(adapter.dispatch('step_telemetry_files', 'holdfast')()) }}
+{%- endmacro %}
+
+{% macro default__step_telemetry_files() -%}
     {%- set pattern = none -%}
     {%- if execute -%}
         {%- set found = run_query(
@@ -81,4 +88,22 @@
             null::varchar as error
         where false
     {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__step_telemetry_files() -%}
+    select
+        cast(null as string) as run_id,
+        cast(null as string) as step,
+        cast(null as string) as status,
+        cast(null as bigint) as rows,
+        cast(null as bigint) as batches,
+        cast(null as bigint) as expected_rows,
+        cast(null as double) as wall_seconds,
+        cast(null as double) as cpu_seconds,
+        cast(null as double) as start_rss_mb,
+        cast(null as double) as peak_rss_mb,
+        cast(null as timestamp) as started_at,
+        cast(null as timestamp) as ended_at,
+        cast(null as string) as error
+    where false
 {%- endmacro %}

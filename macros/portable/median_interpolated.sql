@@ -4,7 +4,7 @@
     lower); Spark's 0.5 * lower + 0.5 * upper, which can differ in the last
     bit. Spark computes DuckDB's formula from the two middle values (the
     lower one ascending, the upper one descending; one value when the count
-    is odd).
+    is odd), as a double like DuckDB's median of any number type.
 #}
 {% macro median_interpolated(expr) -%}
     {{ return(adapter.dispatch('median_interpolated', 'holdfast')(expr)) }}
@@ -15,11 +15,12 @@
 {%- endmacro %}
 
 {% macro spark__median_interpolated(expr) -%}
+    {%- set value = 'cast(' ~ expr ~ ' as double)' -%}
     (
-        percentile_disc(0.5) within group (order by {{ expr }})
+        percentile_disc(0.5) within group (order by {{ value }})
         + 0.5 * (
-            percentile_disc(0.5) within group (order by {{ expr }} desc)
-            - percentile_disc(0.5) within group (order by {{ expr }})
+            percentile_disc(0.5) within group (order by {{ value }} desc)
+            - percentile_disc(0.5) within group (order by {{ value }})
         )
     )
 {%- endmacro %}

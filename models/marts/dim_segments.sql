@@ -28,17 +28,17 @@ int_segment_models as (
 model_profiles as (
     select
         segment_model_id,
-        unnest(segment_profiles) as profile
+        {{ unnest_list('segment_profiles') }} as profile
     from int_segment_models
 ),
 
 labels as (
     select
         model_profiles.segment_model_id,
-        struct_extract(model_profiles.profile, 'segment_id') as segment_id,
-        struct_extract(model_profiles.profile, 'segment_label') as segment_label,
-        struct_extract(model_profiles.profile, 'top_terms') as top_terms,
-        struct_extract(model_profiles.profile, 'top_products') as top_products
+        {{ struct_field('model_profiles.profile', 'segment_id') }} as segment_id,
+        {{ struct_field('model_profiles.profile', 'segment_label') }} as segment_label,
+        {{ struct_field('model_profiles.profile', 'top_terms') }} as top_terms,
+        {{ struct_field('model_profiles.profile', 'top_products') }} as top_products
     from model_profiles
 ),
 
@@ -63,11 +63,12 @@ segment_members as (
         fct_customer_segments.membership_strength,
         fct_customer_segments.is_noise,
         int_customer_purchase_profiles.total_amount,
-        date_diff(
+        {{ date_diff_units(
             'day',
-            int_customer_purchase_profiles.last_purchased_at,
-            latest_purchase.latest_purchased_at
-        ) as days_since_purchase
+            'int_customer_purchase_profiles.last_purchased_at',
+            'latest_purchase.latest_purchased_at',
+            multiline=true
+        ) }} as days_since_purchase
     from fct_customer_segments
     left join int_customer_purchase_profiles
         on fct_customer_segments.customer_id = int_customer_purchase_profiles.customer_id
@@ -81,8 +82,8 @@ segment_sizes as (
         count(*) as n_customers,
         count(*) filter (where is_noise) as n_noise_customers,
         avg(membership_strength) as avg_membership_strength,
-        median(total_amount) as median_spend,
-        median(days_since_purchase) as median_days_since_purchase
+        {{ median_interpolated('total_amount') }} as median_spend,
+        {{ median_interpolated('days_since_purchase') }} as median_days_since_purchase
     from segment_members
     group by segment_id, segment_model_id
 ),
@@ -95,27 +96,28 @@ final as (
             when segment_sizes.segment_id = -1 then 'Unsegmented'
             else coalesce(labels.segment_label, 'Segment ' || segment_sizes.segment_id)
         end as segment_label,
-        coalesce(labels.top_terms, []) as top_terms,
-        coalesce(labels.top_products, []) as top_products,
+        coalesce(labels.top_terms, {{ empty_list() }}) as top_terms,
+        coalesce(labels.top_products, {{ empty_list() }}) as top_products,
         segment_sizes.n_customers,
-        round(segment_sizes.n_customers / sum(segment_sizes.n_customers) over (), 6) as customer_share,
+        {{ round_double('segment_sizes.n_customers / sum(segment_sizes.n_customers) over ()', 6) }} as customer_share,
         segment_sizes.n_noise_customers,
-        round(segment_sizes.avg_membership_strength, 6) as avg_membership_strength,
-        round(segment_sizes.median_spend, 2) as median_spend,
+        {{ round_double('segment_sizes.avg_membership_strength', 6) }} as avg_membership_strength,
+        {{ round_double('segment_sizes.median_spend', 2) }} as median_spend,
         segment_sizes.median_days_since_purchase,
         -- one line a marketer can read
-        format(
+        {{ format_text(
             '{:,} customers ({:.1f}%), median spend {:,.2f}, median {} days since the last purchase{}',
-            segment_sizes.n_customers,
-            100 * segment_sizes.n_customers / sum(segment_sizes.n_customers) over (),
-            coalesce(segment_sizes.median_spend, 0),
-            coalesce(segment_sizes.median_days_since_purchase::bigint::varchar, '-'),
-            case
-                when len(coalesce(labels.top_products, [])) > 0
-                    then '; most distinctive: ' || array_to_string(labels.top_products, '; ')
-                else ''
-            end
-        ) as segment_profile,
+            [
+                'segment_sizes.n_customers',
+                '100 * segment_sizes.n_customers / sum(segment_sizes.n_customers) over ()',
+                'coalesce(segment_sizes.median_spend, 0)',
+                'coalesce(' ~ to_text(double_to_bigint('segment_sizes.median_days_since_purchase')) ~ ", '-')",
+                'case\n                when ' ~ list_length('coalesce(labels.top_products, ' ~ empty_list() ~ ')')
+                ~ " > 0\n                    then '; most distinctive: ' || "
+                ~ list_join('labels.top_products', "'; '")
+                ~ "\n                else ''\n            end"
+            ]
+        ) }} as segment_profile,
         segment_sizes.segment_id = -1 as is_noise,
         current_model.fitted_at as model_fitted_at
     from segment_sizes

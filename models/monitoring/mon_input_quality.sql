@@ -45,7 +45,7 @@ file_times as (
 purchase_times as (
     select
         batch_id,
-        struct_extract(unnest(purchases), 'purchased_at') as purchased_at
+        {{ unnest_list('purchases', field='purchased_at') }} as purchased_at
     from int_customer_records_validated
     where is_valid
 ),
@@ -75,7 +75,7 @@ batches_in_order as (
         ops_batch_ledger.*,
         file_times.file_modified_at,
         record_times.newest_record_at,
-        median(ops_batch_ledger.rows_in) over (
+        {{ median_over_window('ops_batch_ledger.rows_in') }} over (
             partition by ops_batch_ledger.source order by ops_batch_ledger.batch_id
             rows between 5 preceding and 1 preceding
         ) as expected_rows,
@@ -97,8 +97,8 @@ batches_in_order as (
 ages as (
     select
         *,
-        round(date_diff('second', file_modified_at, now()) / 3600.0, 2) as file_age_hours,
-        round(date_diff('second', newest_record_at, now()) / 3600.0, 2) as record_age_hours
+        round({{ date_diff_units('second', 'file_modified_at', 'now()') }} / 3600.0, 2) as file_age_hours,
+        round({{ date_diff_units('second', 'newest_record_at', 'now()') }} / 3600.0, 2) as record_age_hours
     from batches_in_order
 ),
 
@@ -113,9 +113,9 @@ final as (
         error_rate,
         expected_rows,
         case
-            when expected_rows > 0 then round((rows_in - expected_rows) / expected_rows, 6)
+            when expected_rows > 0 then {{ round_double('(rows_in - expected_rows) / expected_rows', 6) }}
         end as count_deviation,
-        round(date_diff('second', last_loaded_at, now()) / 3600.0, 2) as batch_age_hours,
+        round({{ date_diff_units('second', 'last_loaded_at', 'now()') }} / 3600.0, 2) as batch_age_hours,
         file_age_hours,
         record_age_hours,
         coalesce(

@@ -71,7 +71,7 @@ final as (
             coalesce(dead_letters.dead_letters_pending, 0)
             + coalesce(dead_letters.dead_letters_exhausted, 0)
         ) over (order by runs.run_started_at, runs.run_id) as dead_letter_queue_growth,
-        round(date_diff('millisecond', runs.run_started_at, runs.run_ended_at) / 1000.0, 3)
+        round({{ date_diff_units('millisecond', 'runs.run_started_at', 'runs.run_ended_at') }} / 1000.0, 3)
             as runtime_seconds,
         round(runs.node_seconds, 3) as node_seconds,
         round(runs.n_succeeded / runs.n_nodes, 6) as success_rate,

@@ -10,7 +10,7 @@
 -- recommendation_category_psi (shift against the previous run above
 -- psi_warning / psi_critical) and inference_error_rate (a step's failed share
 -- of records in a run above inference_error_rate_alert; critical above 0.5).
-{{ config(materialized='incremental', unique_key='alert_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_by_key(), unique_key='alert_id', incremental_strategy='delete+insert') }}
 
 {%- set threshold = checked_var('schema_error_rate_alert', min_value=0, max_value=1) %}
 
@@ -39,19 +39,19 @@ error_rate_breaches as (
         'schema_error_rate' as check_name,
         ops_batch_ledger.batch_id,
         'Batch ' || ops_batch_ledger.batch_id || ' (' || ops_batch_ledger.source || '): '
-        || printf('%.1f', 100 * ops_batch_ledger.error_rate) || '% of ' || ops_batch_ledger.rows_in
+        || {{ printf_numbers('%.1f', ['100 * ops_batch_ledger.error_rate']) }} || '% of ' || ops_batch_ledger.rows_in
         || ' lines failed validation (alert above {{ (threshold | float * 100) | round(1) }}%). Top rules: '
-        || array_to_string([r.rule || ' (' || r.lines || ')' for r in ops_batch_ledger.top_failing_rules[1:3]], '; ')
+        || {{ list_join(list_comprehension(list_slice('ops_batch_ledger.top_failing_rules', 1, 3), 'r', "r.rule || ' (' || r.lines || ')'"), "'; '") }}
             as message,
-        to_json({
-            'source': ops_batch_ledger.source,
-            'rows_in': ops_batch_ledger.rows_in,
-            'rows_invalid': ops_batch_ledger.rows_invalid,
-            'error_rate': ops_batch_ledger.error_rate,
-            'threshold': {{ threshold }},
-            'top_failing_rules': ops_batch_ledger.top_failing_rules,
-            'file_checksum': ops_batch_ledger.file_checksum
-        }) as details
+        {{ json_object({
+            'source': 'ops_batch_ledger.source',
+            'rows_in': 'ops_batch_ledger.rows_in',
+            'rows_invalid': 'ops_batch_ledger.rows_invalid',
+            'error_rate': 'ops_batch_ledger.error_rate',
+            'threshold': threshold,
+            'top_failing_rules': 'ops_batch_ledger.top_failing_rules',
+            'file_checksum': 'ops_batch_ledger.file_checksum'
+        }) }} as details
     from ops_batch_ledger
     where ops_batch_ledger.status = 'error_rate_exceeded'
 ),
@@ -64,13 +64,13 @@ refused_batches as (
         batch_id,
         'File ' || file_name || ' in ' || source || ' was refused: ' || refusal_reason
         || ' (' || rows_in || ' lines logged as errors)' as message,
-        to_json({
-            'source': source,
-            'file_name': file_name,
-            'rows_in': rows_in,
-            'reason': refusal_reason,
-            'file_checksum': file_checksum
-        }) as details
+        {{ json_object({
+            'source': 'source',
+            'file_name': 'file_name',
+            'rows_in': 'rows_in',
+            'reason': 'refusal_reason',
+            'file_checksum': 'file_checksum'
+        }) }} as details
     from ops_batch_ledger
     where status = 'refused'
 ),
@@ -79,18 +79,18 @@ exhausted_dead_letters as (
     select
         md5(
             'dead_letters_exhausted|' || step || '|'
-            || string_agg(dead_letter_id, ',' order by dead_letter_id)
+            || {{ string_agg_ordered('dead_letter_id', "','", 'dead_letter_id', multiline=false) }}
         ) as alert_id,
         'critical' as severity,
         'dead_letters_exhausted' as check_name,
         null as batch_id,
         count(*) || ' record(s) of step ' || step
         || ' used up their retry attempts and need a person (ops_dead_letter_queue)' as message,
-        to_json({
-            'step': step,
-            'n_records': count(*),
-            'reasons': list(distinct reason order by reason)
-        }) as details
+        {{ json_object({
+            'step': 'step',
+            'n_records': 'count(*)',
+            'reasons': list_distinct_sorted('reason')
+        }) }} as details
     from ops_dead_letter_queue
     where status = 'exhausted'
     group by step
@@ -105,16 +105,16 @@ count_anomalies as (
         'record_count_anomaly' as check_name,
         batch_id,
         'Batch ' || batch_id || ' (' || source || ') has ' || rows_in || ' lines, '
-        || printf('%+.0f', 100 * count_deviation) || '% against the median of the previous '
+        || {{ printf_numbers('%+.0f', ['100 * count_deviation']) }} || '% against the median of the previous '
         || 'batches (' || expected_rows || '); tolerance '
-        || printf('%.0f', 100 * {{ checked_var('record_count_tolerance', min_value=0) }}) || '%'
+        || {{ printf_numbers('%.0f', ['100 * ' ~ checked_var('record_count_tolerance', min_value=0)]) }} || '%'
             as message,
-        to_json({
-            'source': source,
-            'rows_in': rows_in,
-            'expected_rows': expected_rows,
-            'deviation': count_deviation
-        }) as details
+        {{ json_object({
+            'source': 'source',
+            'rows_in': 'rows_in',
+            'expected_rows': 'expected_rows',
+            'deviation': 'count_deviation'
+        }) }} as details
     from mon_input_quality
     where is_count_anomaly
 ),
@@ -127,13 +127,13 @@ stale_files as (
         'input_file_stale' as check_name,
         batch_id,
         'The newest ' || source || ' batch file (' || batch_id || ') is '
-        || printf('%.1f', file_age_hours) || ' hours old (warn after '
+        || {{ printf_numbers('%.1f', ['file_age_hours']) }} || ' hours old (warn after '
         || {{ checked_var('freshness_warn_after_hours', min_value=0) }} || ' hours)' as message,
-        to_json({
-            'source': source,
-            'file_modified_at': file_modified_at,
-            'file_age_hours': file_age_hours
-        }) as details
+        {{ json_object({
+            'source': 'source',
+            'file_modified_at': 'file_modified_at',
+            'file_age_hours': 'file_age_hours'
+        }) }} as details
     from mon_input_quality
     where is_file_stale
 ),
@@ -146,14 +146,14 @@ stale_records as (
         'input_records_stale' as check_name,
         batch_id,
         'The newest ' || source || ' record (batch ' || batch_id || ', '
-        || strftime(newest_record_at, '%Y-%m-%d %H:%M') || ' UTC) is '
-        || printf('%.1f', record_age_hours) || ' hours old (warn after '
+        || {{ format_timestamp('newest_record_at', '%Y-%m-%d %H:%M') }} || ' UTC) is '
+        || {{ printf_numbers('%.1f', ['record_age_hours']) }} || ' hours old (warn after '
         || {{ checked_var('freshness_warn_after_hours', min_value=0) }} || ' hours)' as message,
-        to_json({
-            'source': source,
-            'newest_record_at': newest_record_at,
-            'record_age_hours': record_age_hours
-        }) as details
+        {{ json_object({
+            'source': 'source',
+            'newest_record_at': 'newest_record_at',
+            'record_age_hours': 'record_age_hours'
+        }) }} as details
     from mon_input_quality
     where is_record_stale
 ),
@@ -169,22 +169,22 @@ model_breaches as (
         case
             when metric = 'error_rate'
                 then
-                    'Step ' || step || ' failed on ' || printf('%.1f', 100 * metric_value)
+                    'Step ' || step || ' failed on ' || {{ printf_numbers('%.1f', ['100 * metric_value']) }}
                     || '% of its records in run ' || run_id || ' (warning above '
-                    || printf('%.1f', 100 * warning_threshold) || '%)'
+                    || {{ printf_numbers('%.1f', ['100 * warning_threshold']) }} || '%)'
             else
-                replace(metric, '_', ' ') || ' ' || printf('%.3f', metric_value)
+                replace(metric, '_', ' ') || ' ' || {{ printf_numbers('%.3f', ['metric_value']) }}
                 || ' against the previous run (warning above ' || warning_threshold
                 || ', critical above ' || critical_threshold || ')'
         end as message,
-        to_json({
-            'step': step,
-            'metric': metric,
-            'value': metric_value,
-            'warning_threshold': warning_threshold,
-            'critical_threshold': critical_threshold,
-            'run_id': run_id
-        }) as details
+        {{ json_object({
+            'step': 'step',
+            'metric': 'metric',
+            'value': 'metric_value',
+            'warning_threshold': 'warning_threshold',
+            'critical_threshold': 'critical_threshold',
+            'run_id': 'run_id'
+        }) }} as details
     from mon_model_performance
     where severity in ('warning', 'critical')
 ),
@@ -213,7 +213,7 @@ final as (
         check_name,
         -- the inputs are masked already; this holds for any check added later
         {{ mask_emails('message') }} as message,
-        {{ mask_emails('details') }}::json as details,
+        {{ json_cast(mask_emails('details')) }} as details,
         {{ mask_emails('batch_id') }} as batch_id,
         '{{ invocation_id }}' as run_id
     from alerts

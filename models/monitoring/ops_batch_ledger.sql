@@ -6,7 +6,7 @@
 -- the test assert_every_input_line_accounted_for, not assumed here.
 -- Incremental: a batch's row changes only when a file with a new checksum
 -- arrives.
-{{ config(materialized='incremental', unique_key='batch_key', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_by_key(), unique_key='batch_key', incremental_strategy='delete+insert') }}
 
 with
 
@@ -35,7 +35,7 @@ landing_lines as (
         'customers' as source,
         *
     from stg_landing__customer_lines
-    union all by name
+    {{ union_all_by_name() }}
     select
         'products' as source,
         *
@@ -92,7 +92,7 @@ failed_rules_unnested as (
     select
         source,
         batch_id,
-        unnest(failed_rules) as failed_rule
+        {{ unnest_list('failed_rules') }} as failed_rule
     from ops_schema_errors
 ),
 
@@ -110,9 +110,10 @@ top_rules as (
     select
         source,
         batch_id,
-        list(
-            { 'rule': failed_rule, 'lines': n_lines } order by n_lines desc, failed_rule asc
-        )[1:5] as top_failing_rules
+        {{ list_slice(list_of_structs_ordered(
+            {'rule': 'failed_rule', 'lines': 'n_lines'},
+            [['n_lines', 'desc'], ['failed_rule', 'asc']]
+        ), 1, 5) }} as top_failing_rules
     from rule_counts
     group by source, batch_id
 ),
@@ -127,7 +128,7 @@ batches_counted as (
         batches.rows_in,
         coalesce(valid_per_batch.rows_valid, 0) as rows_valid,
         coalesce(errors_per_batch.rows_invalid, 0) as rows_invalid,
-        coalesce(top_rules.top_failing_rules, []) as top_failing_rules,
+        coalesce(top_rules.top_failing_rules, {{ empty_list() }}) as top_failing_rules,
         batches.ingested_at
     from batches
     left join valid_per_batch
@@ -159,7 +160,7 @@ final as (
         batches_counted.source,
         batches_counted.file_name,
         batches_counted.file_checksum,
-        {% if is_incremental() %}previous.file_checksum{% else %}null::varchar{% endif %} as previous_checksum,
+        {% if is_incremental() %}previous.file_checksum{% else %}{{ to_text('null') }}{% endif %} as previous_checksum,
         case
             when batches_counted.refusal_reason is not null then 'refused'
             when batches_counted.rows_in = 0 then 'empty'
@@ -177,7 +178,7 @@ final as (
         batches_counted.rows_invalid,
         case
             when batches_counted.rows_in > 0
-                then round(batches_counted.rows_invalid / batches_counted.rows_in, 6)
+                then {{ round_double('batches_counted.rows_invalid / batches_counted.rows_in', 6) }}
         end as error_rate,
         {% if is_incremental() %}coalesce(previous.n_deliveries, 0) + 1{% else %}1{% endif %} as n_deliveries,
         {% if is_incremental() %}

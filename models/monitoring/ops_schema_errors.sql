@@ -48,7 +48,7 @@ invalid_lines_masked as (
         line_number,
         {{ mask_emails('record_id') }} as record_id,
         file_checksum,
-        [{{ mask_emails('e') }} for e in errors] as errors,
+        {{ list_comprehension('errors', 'e', mask_emails('e')) }} as errors,
         {{ mask_emails('raw_line') }} as masked_line,
         ingested_at
     from invalid_lines
@@ -63,9 +63,10 @@ final as (
         record_id,
         file_checksum,
         errors,
-        list_distinct(
-            [regexp_replace(e, '\.[0-9]+([.:])', '.*\1', 'g') for e in errors]
-        ) as failed_rules,
+        {{ list_distinct(
+            list_comprehension('errors', 'e', regex_replace_all('e', '\\.[0-9]+([.:])', '.*\\1')),
+            multiline=true
+        ) }} as failed_rules,
         left(masked_line, 1000) as raw_record,
         length(masked_line) > 1000 as is_raw_record_truncated,
         ingested_at

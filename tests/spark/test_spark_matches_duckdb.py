@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -67,11 +68,16 @@ PORTABLE_MODELS = {
     "marts.fct_recommendations": ("customer_id", "product_id"),
     "marts.fct_rejected_recommendations": ("customer_id", "product_id"),
     "marts.fct_customer_segments": ("customer_id",),
+    "marts.dim_segments": ("segment_id", "segment_model_id"),
+    "marts.dim_customers": ("customer_id",),
     "ops.ops_inference_batches": ("inference_batch_id",),
     "ops.ops_dead_letter_queue": ("dead_letter_id",),
     "ops.mon_distribution_history": ("distribution", "bin"),
     "ops.mon_distribution_shift": ("distribution",),
     "ops.mon_model_performance": ("step", "metric"),
+    "ops.ops_schema_errors": ("source", "batch_id", "line_number"),
+    "ops.ops_batch_ledger": ("batch_key",),
+    "ops.mon_input_quality": ("batch_key",),
 }
 # empty after one build of these landing files, on both engines: no Python
 # step failed
@@ -82,9 +88,28 @@ RUN_KEYS = {
     "ops.mon_distribution_shift": {"distribution_shift_id", "previous_run_id"},
     "ops.mon_model_performance": {"performance_metric_id"},
 }
+# values that depend on when a model was built: load times, and ages against
+# now()
+BUILD_TIME_COLUMNS = {
+    "ops.ops_batch_ledger": {"first_loaded_at", "last_loaded_at"},
+    "ops.mon_input_quality": {
+        "last_loaded_at",
+        "batch_age_hours",
+        "file_age_hours",
+        "record_age_hours",
+    },
+}
+# lists whose order is not part of the answer (DuckDB's list_distinct keeps
+# none): compared sorted
+UNORDERED_LISTS = {"ops.ops_schema_errors": ("failed_rules",)}
+# the record count checks of mon_input_quality compare a batch with the
+# previous batches of its source, and the empty file is one of them on DuckDB
+# only: checked on each engine against its own ledger (a brute-force median)
+COUNT_COLUMNS = ("expected_rows", "count_deviation", "is_count_anomaly")
 # Spark's file sources skip zero-length files: an empty landing file has no
 # marker row on Spark (docs/spark.md, "Known engine differences")
 EMPTY_FILE = "empty_0001.jsonl"
+EMPTY_BATCH = "empty_0001"
 PYTHON_MODELS = sorted(p.stem for p in (PROJECT_ROOT / "python_models").rglob("int_*.py"))
 PROJECT_VARS = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
 # the project's settings, with small batches and short retries
@@ -304,11 +329,19 @@ def test_portable_sql_model_has_the_same_rows_on_spark(model, duckdb_build, spar
     spark_table = spark.table(model).toArrow()
     duckdb_table = _duckdb_table(duckdb_build, model)
     assert spark_table.column_names == duckdb_table.column_names
-    drop = RUN_COLUMNS | RUN_KEYS.get(model, set())
+    drop = RUN_COLUMNS | RUN_KEYS.get(model, set()) | BUILD_TIME_COLUMNS.get(model, set())
+    if model == "ops.mon_input_quality":
+        drop |= set(COUNT_COLUMNS)
     spark_rows = _rows(spark_table, key, drop)
     duckdb_rows = _rows(duckdb_table, key, drop)
-    if "file_name" in duckdb_table.column_names:
-        duckdb_rows = [r for r in duckdb_rows if r["file_name"] != EMPTY_FILE]
+    duckdb_rows = [
+        r
+        for r in duckdb_rows
+        if r.get("file_name") != EMPTY_FILE and r.get("batch_id") != EMPTY_BATCH
+    ]
+    for row in spark_rows + duckdb_rows:
+        for column in UNORDERED_LISTS.get(model, ()):
+            row[column] = sorted(row[column])
     for row in spark_rows + duckdb_rows:  # DuckDB keeps whole seconds, Spark milliseconds
         if row.get("file_modified_at") is not None:
             row["file_modified_at"] = row["file_modified_at"].replace(microsecond=0).timestamp()
@@ -316,6 +349,132 @@ def test_portable_sql_model_has_the_same_rows_on_spark(model, duckdb_build, spar
         assert spark_rows == duckdb_rows == []
         return
     _assert_same_rows(spark_rows, duckdb_rows)
+
+
+def _brute_force_counts(ledger: list[dict]) -> dict[str, tuple]:
+    """expected_rows, count_deviation and is_count_anomaly per batch_key: the
+    median rows_in of the previous (up to) 5 delivered batches of the source,
+    in batch_id order, refused batches left out."""
+    tolerance = PROJECT_VARS["record_count_tolerance"]
+    out = {}
+    for source in {row["source"] for row in ledger}:
+        batches = sorted(
+            (r for r in ledger if r["source"] == source and r["status"] != "refused"),
+            key=lambda r: r["batch_id"],
+        )
+        for index, row in enumerate(batches):
+            previous = [r["rows_in"] for r in batches[max(0, index - 5) : index]]
+            expected = statistics.median(previous) if previous else None
+            deviation = (row["rows_in"] - expected) / expected if expected else None
+            out[row["batch_key"]] = (
+                expected,
+                deviation,
+                deviation is not None and abs(deviation) > tolerance,
+            )
+    return out
+
+
+def _assert_counts_match_brute_force(quality: pa.Table, ledger: pa.Table) -> None:
+    expected = _brute_force_counts(ledger.to_pylist())
+    rows = quality.select(["batch_key", *COUNT_COLUMNS]).to_pylist()
+    assert sorted(r["batch_key"] for r in rows) == sorted(expected)
+    assert any(r["expected_rows"] is not None for r in rows)
+    for row in rows:
+        median, deviation, anomaly = expected[row["batch_key"]]
+        assert row["expected_rows"] == median, row["batch_key"]
+        assert row["is_count_anomaly"] is anomaly, row["batch_key"]
+        if deviation is None:
+            assert row["count_deviation"] is None
+        else:
+            assert row["count_deviation"] == pytest.approx(deviation, abs=5e-7)
+
+
+def test_input_quality_counts_match_a_brute_force_median(spark, duckdb_build):
+    _assert_counts_match_brute_force(
+        spark.table("ops.mon_input_quality").toArrow(),
+        spark.table("ops.ops_batch_ledger").toArrow(),
+    )
+    _assert_counts_match_brute_force(
+        _duckdb_table(duckdb_build, "ops.mon_input_quality"),
+        _duckdb_table(duckdb_build, "ops.ops_batch_ledger"),
+    )
+
+
+def _alerts_by_check(table: pa.Table) -> dict[str, list[dict]]:
+    """Alerts per check, the build's own stamps left out and the details
+    parsed (a null figure as absent: Spark's to_json leaves it out)."""
+    out: dict[str, list[dict]] = {}
+    for row in table.to_pylist():
+        row = {k: v for k, v in row.items() if k not in {"raised_at", "run_id"}}
+        row["details"] = {k: v for k, v in json.loads(row["details"]).items() if v is not None}
+        out.setdefault(row["check_name"], []).append(row)
+    return {check: sorted(rows, key=lambda r: r["alert_id"]) for check, rows in out.items()}
+
+
+def _assert_count_alerts_follow_input_quality(alerts: list[dict], quality: pa.Table) -> None:
+    flagged = {r["batch_id"]: r for r in quality.to_pylist() if r["is_count_anomaly"]}
+    assert sorted(a["batch_id"] for a in alerts) == sorted(flagged)
+    for alert in alerts:
+        row = flagged[alert["batch_id"]]
+        assert alert["details"]["rows_in"] == row["rows_in"]
+        assert alert["details"]["expected_rows"] == row["expected_rows"]
+
+
+def test_alerts_match_duckdb(spark, duckdb_build):
+    """Alerts on the same batches, the same checks and severities. The
+    refused files, the error-rate breaches and the exhausted dead letters
+    have the same ids, messages and details on both engines; the record
+    count alerts follow each engine's own mon_input_quality (the empty file
+    is a previous batch on DuckDB only); the staleness alerts' messages hold
+    ages against now() and their ids a timestamp's text, so only which
+    batches are stale is compared."""
+    got = _alerts_by_check(spark.table("ops.ops_alerts").toArrow())
+    expected = _alerts_by_check(_duckdb_table(duckdb_build, "ops.ops_alerts"))
+    assert {"batch_refused", "schema_error_rate"} <= set(got)
+    for check in ("batch_refused", "schema_error_rate", "dead_letters_exhausted"):
+        assert got.get(check, []) == expected.get(check, []), check
+    _assert_count_alerts_follow_input_quality(
+        got.get("record_count_anomaly", []), spark.table("ops.mon_input_quality").toArrow()
+    )
+    _assert_count_alerts_follow_input_quality(
+        expected.get("record_count_anomaly", []),
+        _duckdb_table(duckdb_build, "ops.mon_input_quality"),
+    )
+
+    def seen(alerts, checks):
+        return sorted(
+            (r["check_name"], r["batch_id"], r["severity"])
+            for check in checks
+            for r in alerts.get(check, [])
+        )
+
+    others = set(got) | set(expected)
+    others -= {"batch_refused", "schema_error_rate", "dead_letters_exhausted"}
+    others -= {"record_count_anomaly"}
+    assert seen(got, others) == seen(expected, others)
+
+
+def test_pipeline_health_counts_the_spark_run(spark, duckdb_build):
+    # no Python step runs in the Spark build, so no step reports: the
+    # telemetry is empty, with DuckDB's columns
+    telemetry = spark.table("ops.ops_step_telemetry").toArrow()
+    assert telemetry.num_rows == 0
+    assert (
+        telemetry.column_names == _duckdb_table(duckdb_build, "ops.ops_step_telemetry").column_names
+    )
+    steps = spark.table("ops.ops_step_runs").toArrow().to_pylist()
+    health = spark.table("ops.mon_pipeline_health").toArrow().to_pylist()
+    assert steps and [r["run_id"] for r in health] == sorted({r["run_id"] for r in steps})
+    (row,) = health
+    assert row["n_nodes"] == len(steps) > 20
+    assert row["n_succeeded"] == sum(r["status"] in ("success", "pass") for r in steps)
+    assert row["n_failed"] == sum(r["status"] in ("error", "fail") for r in steps) == 0
+    assert row["n_warned"] == sum(r["status"] == "warn" for r in steps)
+    assert row["success_rate"] == pytest.approx(row["n_succeeded"] / len(steps), abs=1e-6)
+    assert row["dead_letter_queue_size"] == 0 and row["dead_letter_queue_growth"] is None
+    assert row["python_cpu_seconds"] is None and row["python_peak_rss_mb"] is None
+    span = max(r["recorded_at"] for r in steps) - min(r["run_started_at"] for r in steps)
+    assert float(row["runtime_seconds"]) == pytest.approx(span.total_seconds(), abs=2e-3)
 
 
 def test_spark_reads_every_landing_file_and_line(spark, landing):
