@@ -95,10 +95,6 @@ int_recommendation_candidates_checked as (
     select * from {{ ref('int_recommendation_candidates_checked') }}
 ),
 
-recommendation_rules as (
-    select * from {{ ref('recommendation_rules') }}
-),
-
 customers_to_refresh as (
     select int_customers_current.customer_id
     from int_customers_current
@@ -107,6 +103,9 @@ customers_to_refresh as (
 
 -- the refreshed customers' checked candidates: how many, how many
 -- recommended (as fct_recommendations counts them)
+-- the refreshed customers' checked candidates: how many, how many
+-- recommended (as fct_recommendations counts them), and per business rule
+-- (recommendation_rules, in its rule_order) how many broke it first
 candidate_counts as (
     select
         customer_id,
@@ -115,41 +114,32 @@ candidate_counts as (
             where
             passes_rules
             and recommendation_rank <= {{ checked_var('recommendations_per_customer', min_value=1, max_value=1000) }}
-        ) as n_recommendations
+        ) as n_recommendations,
+        count(*) filter (where first_broken_rule_id = 'in_stock') as n_rejected_in_stock,
+        count(*) filter (where first_broken_rule_id = 'confidence_threshold') as n_rejected_confidence,
+        count(*) filter (where first_broken_rule_id = 'not_already_purchased') as n_rejected_purchased,
+        count(*) filter (where first_broken_rule_id = 'predicted_value_in_range') as n_rejected_value
     from int_recommendation_candidates_checked
     where customer_id in (select customers_to_refresh.customer_id from customers_to_refresh)
     group by customer_id
 ),
 
 -- per customer, the rule that was the first broken of the most candidates
--- (ties: the earlier rule)
-rejections as (
-    select
-        int_recommendation_candidates_checked.customer_id,
-        int_recommendation_candidates_checked.first_broken_rule_id as rule_id,
-        count(*) as n_rejected,
-        row_number() over (
-            partition by int_recommendation_candidates_checked.customer_id
-            order by count(*) desc, min(recommendation_rules.rule_order) asc
-        ) as rejection_rank
-    from int_recommendation_candidates_checked
-    inner join recommendation_rules
-        on int_recommendation_candidates_checked.first_broken_rule_id = recommendation_rules.rule_id
-    where
-        not int_recommendation_candidates_checked.passes_rules
-        and int_recommendation_candidates_checked.customer_id
-        in (select customers_to_refresh.customer_id from customers_to_refresh)
-    group by
-        int_recommendation_candidates_checked.customer_id,
-        int_recommendation_candidates_checked.first_broken_rule_id
-),
-
+-- (ties: the earlier rule): one aggregate with a counter per rule, no
+-- (customer, rule) groups and no window, which ran out of memory at 2
+-- million customers
 top_rejections as (
     select
         customer_id,
-        rule_id
-    from rejections
-    where rejection_rank = 1
+        case greatest(
+            n_rejected_in_stock, n_rejected_confidence, n_rejected_purchased, n_rejected_value
+        )
+            when n_rejected_in_stock then 'in_stock'
+            when n_rejected_confidence then 'confidence_threshold'
+            when n_rejected_purchased then 'not_already_purchased'
+            else 'predicted_value_in_range'
+        end as rule_id
+    from candidate_counts
 ),
 
 final as (
