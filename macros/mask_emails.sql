@@ -13,14 +13,9 @@
     refused files named after different addresses stay two rows; a name with
     no address is returned unchanged.
     holdfast.domain.privacy.mask_emails applies the same rule in Python.
-    On Spark the pattern is a Java regex in a string literal whose
-    backslashes Spark unescapes, so they are doubled; regexp_replace there
-    replaces every match.
+    The engines differ only in how a regex is spelled: regex_replace_all and
+    regex_contains say it for each.
 #}
-{% macro mask_emails(text_expr, keep_distinct=false) -%}
-    {{ return(adapter.dispatch('mask_emails', 'holdfast')(text_expr, keep_distinct)) }}
-{%- endmacro %}
-
 {#- the address pattern (RE2 and Java regex alike) -#}
 {% macro email_pattern() -%}
     {%- set pattern -%}
@@ -29,26 +24,12 @@
     {{ return(pattern | trim) }}
 {%- endmacro %}
 
-{% macro default__mask_emails(text_expr, keep_distinct=false) -%}
+{% macro mask_emails(text_expr, keep_distinct=false) -%}
     {%- set pattern = email_pattern() -%}
-    {%- set masked = "regexp_replace(" ~ text_expr ~ ", '" ~ pattern | trim ~ "', '<email>', 'g')" -%}
+    {%- set masked = regex_replace_all(text_expr, pattern, '<email>') | trim -%}
     {%- if keep_distinct -%}
         case
-            when regexp_matches({{ text_expr }}, '{{ pattern | trim }}')
-                then {{ masked }} || '#' || left(md5({{ text_expr }}), 8)
-            else {{ text_expr }}
-        end
-    {%- else -%}
-        {{ masked }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro spark__mask_emails(text_expr, keep_distinct=false) -%}
-    {%- set pattern = email_pattern() | replace('\\', '\\\\') -%}
-    {%- set masked = "regexp_replace(" ~ text_expr ~ ", '" ~ pattern ~ "', '<email>')" -%}
-    {%- if keep_distinct -%}
-        case
-            when regexp_like({{ text_expr }}, '{{ pattern }}')
+            when {{ regex_contains(text_expr, pattern) | trim }}
                 then {{ masked }} || '#' || left(md5({{ text_expr }}), 8)
             else {{ text_expr }}
         end

@@ -53,15 +53,8 @@ select
 from {{ ref('int_products_current') }}
 {% endset %}
 
-{#- the business rules, in recommendation_rules order (a singular test checks
-    the two agree): the rule's id and when a candidate breaks it, over the
-    narrow candidate facts joined to the current catalog -#}
-{% set rule_checks = [
-    {'rule_id': 'in_stock', 'broken_when': 'int_products_current.product_id is null or not int_products_current.is_in_stock'},
-    {'rule_id': 'confidence_threshold', 'broken_when': 'candidate_facts.confidence < ' ~ checked_var('min_confidence', min_value=0, max_value=1)},
-    {'rule_id': 'not_already_purchased', 'broken_when': 'candidate_facts.already_purchased'},
-    {'rule_id': 'predicted_value_in_range', 'broken_when': 'candidate_facts.predicted_value is null or candidate_facts.predicted_value < ' ~ checked_var('predicted_value_min') ~ ' or candidate_facts.predicted_value > ' ~ checked_var('predicted_value_max')},
-] %}
+{#- the business rules, in recommendation_rules order -#}
+{% set rule_checks = recommendation_rule_checks() %}
 
 {#- the scorings this run checks: on an incremental run those newer than the
     last check, or all when the rules' inputs changed; on a first build all.

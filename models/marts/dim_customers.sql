@@ -37,6 +37,15 @@
     segment label changed, or when the table has no refreshed_at yet (built
     before it had one); otherwise those with inputs written since its newest
     refreshed_at, a constant -#}
+{#- the rules' ids in order, from the one list of them; a counter per rule
+    below (a fifth rule needs a fifth counter: the build says so) -#}
+{% set rule_checks = recommendation_rule_checks() %}
+{% if rule_checks | length != 4 %}
+    {{ exceptions.raise_compiler_error(
+        "dim_customers counts rejections for 4 business rules, recommendation_rule_checks() has "
+        ~ rule_checks | length ~ ": add a counter per rule"
+    ) }}
+{% endif %}
 {% set refresh_condition = namespace(sql='true') %}
 {% if is_incremental() and execute %}
     {% set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
@@ -95,18 +104,23 @@ int_recommendation_candidates_checked as (
     select * from {{ ref('int_recommendation_candidates_checked') }}
 ),
 
+{#- every customer (a first build, a refit): no filter at all, not a
+    semi-join on all 2 million of them, whose hash tables beside the
+    aggregate over 60 million candidates ran out of memory -#}
+{% set refresh_all = refresh_condition.sql == 'true' %}
+{% if not refresh_all %}
 customers_to_refresh as (
     select int_customers_current.customer_id
     from int_customers_current
     where {{ refresh_condition.sql }}
 ),
+{% endif %}
 
 -- the refreshed customers' checked candidates: how many, how many
--- recommended (as fct_recommendations counts them)
--- the refreshed customers' checked candidates: how many, how many
 -- recommended (as fct_recommendations counts them), and per business rule
--- (recommendation_rules, in its rule_order) how many broke it first
-candidate_counts as (
+-- (recommendation_rule_checks, in recommendation_rules order) how many broke
+-- it first
+rejection_counts as (
     select
         customer_id,
         count(*) as n_candidates,
@@ -115,12 +129,14 @@ candidate_counts as (
             passes_rules
             and recommendation_rank <= {{ checked_var('recommendations_per_customer', min_value=1, max_value=1000) }}
         ) as n_recommendations,
-        count(*) filter (where first_broken_rule_id = 'in_stock') as n_rejected_in_stock,
-        count(*) filter (where first_broken_rule_id = 'confidence_threshold') as n_rejected_confidence,
-        count(*) filter (where first_broken_rule_id = 'not_already_purchased') as n_rejected_purchased,
-        count(*) filter (where first_broken_rule_id = 'predicted_value_in_range') as n_rejected_value
+        count(*) filter (where first_broken_rule_id = '{{ rule_checks[0].rule_id }}') as n_rejected_1,
+        count(*) filter (where first_broken_rule_id = '{{ rule_checks[1].rule_id }}') as n_rejected_2,
+        count(*) filter (where first_broken_rule_id = '{{ rule_checks[2].rule_id }}') as n_rejected_3,
+        count(*) filter (where first_broken_rule_id = '{{ rule_checks[3].rule_id }}') as n_rejected_4
     from int_recommendation_candidates_checked
-    where customer_id in (select customers_to_refresh.customer_id from customers_to_refresh)
+    {% if not refresh_all -%}
+        where customer_id in (select customers_to_refresh.customer_id from customers_to_refresh)
+    {%- endif %}
     group by customer_id
 ),
 
@@ -128,18 +144,18 @@ candidate_counts as (
 -- (ties: the earlier rule): one aggregate with a counter per rule, no
 -- (customer, rule) groups and no window, which ran out of memory at 2
 -- million customers
-top_rejections as (
+candidate_counts as (
     select
         customer_id,
-        case greatest(
-            n_rejected_in_stock, n_rejected_confidence, n_rejected_purchased, n_rejected_value
-        )
-            when n_rejected_in_stock then 'in_stock'
-            when n_rejected_confidence then 'confidence_threshold'
-            when n_rejected_purchased then 'not_already_purchased'
-            else 'predicted_value_in_range'
-        end as rule_id
-    from candidate_counts
+        n_candidates,
+        n_recommendations,
+        case greatest(n_rejected_1, n_rejected_2, n_rejected_3, n_rejected_4)
+            when n_rejected_1 then '{{ rule_checks[0].rule_id }}'
+            when n_rejected_2 then '{{ rule_checks[1].rule_id }}'
+            when n_rejected_3 then '{{ rule_checks[2].rule_id }}'
+            else '{{ rule_checks[3].rule_id }}'
+        end as top_rejection_rule_id
+    from rejection_counts
 ),
 
 final as (
@@ -172,7 +188,7 @@ final as (
                 and coalesce(int_customer_purchase_profiles.n_purchases, 0) > 0
                 and candidate_counts.n_candidates > 0
                 and candidate_counts.n_recommendations = 0
-                then top_rejections.rule_id
+                then candidate_counts.top_rejection_rule_id
         end as rejected_most_by,
         {{ run_started_at_utc() }} as refreshed_at
     from int_customers_current
@@ -186,11 +202,11 @@ final as (
         on int_customers_current.customer_id = int_recommendations_scored.customer_id
     left join candidate_counts
         on int_customers_current.customer_id = candidate_counts.customer_id
-    left join top_rejections
-        on int_customers_current.customer_id = top_rejections.customer_id
-    where
-        int_customers_current.customer_id
-        in (select customers_to_refresh.customer_id from customers_to_refresh)
+    {% if not refresh_all -%}
+        where
+            int_customers_current.customer_id
+            in (select customers_to_refresh.customer_id from customers_to_refresh)
+    {%- endif %}
 )
 
 select * from final

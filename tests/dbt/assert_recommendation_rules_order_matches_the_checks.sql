@@ -1,6 +1,7 @@
 -- int_recommendation_candidates_checked lists a candidate's broken rules in
--- this order and takes the first as the rule that rejected it: the seed's
--- rule_order must say the same. Returns the rules that disagree.
+-- the order of recommendation_rule_checks() and takes the first as the rule
+-- that rejected it: the seed's rule_order must say the same. Returns the
+-- rules that disagree.
 with
 
 recommendation_rules as (
@@ -8,21 +9,14 @@ recommendation_rules as (
 ),
 
 checked_order as (
-    select
-        1 as rule_order,
-        'in_stock' as rule_id
-    union all
-    select
-        2 as rule_order,
-        'confidence_threshold' as rule_id
-    union all
-    select
-        3 as rule_order,
-        'not_already_purchased' as rule_id
-    union all
-    select
-        4 as rule_order,
-        'predicted_value_in_range' as rule_id
+    {%- for rule in recommendation_rule_checks() %}
+        select
+            {{ loop.index }} as rule_order,
+            '{{ rule.rule_id }}' as rule_id
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 final as (
