@@ -9,6 +9,10 @@
     Renders a subquery of customer ids.
 #}
 {% macro customers_in_batches_ingested_since_last_run(relation, timestamp_column='ingested_at') -%}
+    {{ return(adapter.dispatch('customers_in_batches_ingested_since_last_run', 'holdfast')(relation, timestamp_column)) }}
+{%- endmacro %}
+
+{% macro default__customers_in_batches_ingested_since_last_run(relation, timestamp_column='ingested_at') -%}
     {%- set has_batch_ids = execute and 'batch_ids' in (
         adapter.get_columns_in_relation(this) | map(attribute='name') | list
     ) -%}
@@ -24,6 +28,30 @@
                 from {{ relation }}
                 where {{ timestamp_column }} > (
                     select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+                )
+            )
+        )
+    {%- endif %}
+{%- endmacro %}
+
+{#- Spark (Databricks): the batches as one collect_set, overlapped with each
+    customer's batch_ids (no nulls in either: arrays_overlap is true or false) -#}
+{% macro spark__customers_in_batches_ingested_since_last_run(relation, timestamp_column='ingested_at') -%}
+    {%- set has_batch_ids = execute and 'batch_ids' in (
+        adapter.get_columns_in_relation(this) | map(attribute='name') | list
+    ) -%}
+    select previous.customer_id
+    from {{ this }} as previous
+    {%- if has_batch_ids %}
+    where
+        previous.batch_ids is null
+        or arrays_overlap(
+            previous.batch_ids,
+            (
+                select collect_set(batch_id)
+                from {{ relation }}
+                where {{ timestamp_column }} > (
+                    select coalesce(max(refreshed_at), {{ earliest_timestamp() }}) from {{ this }}
                 )
             )
         )

@@ -10,6 +10,6 @@
     select distinct customer_id
     from {{ relation }}
     where {{ timestamp_column }} > (
-        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+        select coalesce(max(refreshed_at), {{ earliest_timestamp() }}) from {{ this }}
     )
 {%- endmacro %}

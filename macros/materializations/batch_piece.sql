@@ -54,9 +54,11 @@
 
 {#
     The materialization of a model that runs in pieces: batched_incremental
-    on DuckDB; a table on Spark targets, built in one statement (Spark spills
-    its shuffles and aggregations to disk and spreads them over workers, and
-    open-source Spark tables cannot delete rows: incremental_by_key).
+    on DuckDB; on Spark targets its SQL runs in one statement (Spark spills
+    its shuffles and aggregations to disk and spreads them over workers):
+    incremental on Databricks (Delta, the model's incremental_strategy), a
+    table on open-source Spark, whose Parquet tables cannot delete rows
+    (incremental_by_key).
 #}
 {% macro batched_incremental_by_key() -%}
     {{ return(adapter.dispatch('batched_incremental_by_key', 'holdfast')()) }}

@@ -6,8 +6,9 @@
     model is a materialization's job, so the pieces are run here, by dbt, with
     every statement logged and written to target/run/.
 
-    The contract (DuckDB; Spark targets build these models as tables in one
-    statement, see batched_incremental_by_key):
+    The contract (DuckDB; Spark targets run these models' SQL in one
+    statement, incremental on Databricks and a table on open-source Spark,
+    see batched_incremental_by_key):
     - the model's SQL is the statement of one piece: where the piece goes it
       calls batch_piece() (a filter, `true` when the SQL runs whole) or
       batch_piece(sql) (say, the files a piece reads). Compiled, the SQL runs

@@ -1,9 +1,11 @@
 {#
-    Why: two sources of the same shape (the customer and product landing
-    lines) are stacked into one. DuckDB matches their columns by name; Spark
-    SQL stacks them by position, which is the same here because both come
-    from one macro (landing_file_lines) with the same columns in the same
-    order.
+    Why: two selects of the same shape are stacked into one: the customer and
+    product landing lines, or a model's new rows and its previous rows read
+    from `this` (ops_dead_letter_queue). DuckDB matches their columns by name;
+    Spark SQL stacks them by position, which is the same here because both
+    have the same columns in the same order (one macro, landing_file_lines;
+    or a table built from the model's own select, whose columns cannot change
+    without a full refresh: on_schema_change fail).
 #}
 {% macro union_all_by_name() -%}
     {{ return(adapter.dispatch('union_all_by_name', 'holdfast')()) }}

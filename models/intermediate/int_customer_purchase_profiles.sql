@@ -13,7 +13,7 @@
 {{ config(
     materialized=batched_incremental_by_key(),
     unique_key='customer_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=true),
     batch_planner='in_customer_buckets',
     batch_bound_var='profile_bucket_customers',
     batch_key='customer_id',
@@ -56,7 +56,7 @@ customers_to_refresh as (
     inner join int_products_embedded
         on int_purchases_deduplicated.product_id = int_products_embedded.product_id
     where int_products_embedded.processed_at > (
-        select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }}
+        select coalesce(max(refreshed_at), {{ earliest_timestamp() }}) from {{ this }}
     )
 ),
 {% endif %}

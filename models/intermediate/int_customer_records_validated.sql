@@ -9,7 +9,7 @@
 {{ config(
     materialized=batched_incremental_by_key(),
     unique_key='batch_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=false),
     batch_planner='in_batch_groups',
     batch_bound_var='validation_group_bytes',
     batch_key='batch_id',
@@ -38,7 +38,7 @@ lines as (
         and {{ batch_piece() }}
     {% if is_incremental() %}
         and ingested_at > (
-            select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }}
+            select coalesce(max(ingested_at), {{ earliest_timestamp() }}) from {{ this }}
         )
     {% endif %}
 ),

@@ -18,7 +18,7 @@
 {{ config(
     materialized=incremental_by_key(),
     unique_key='product_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=true),
     post_hook="{{ delete_rows_missing_from('product_id', ref('int_products_current')) }}",
 ) }}
 

@@ -7,7 +7,7 @@
 {{ config(
     materialized=incremental_by_key(),
     unique_key='customer_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=false),
     post_hook="{{ delete_customers_missing_from(
         ref('int_customer_records_validated'), 'is_valid', held_by='int_customer_purchase_profiles'
     ) }}",

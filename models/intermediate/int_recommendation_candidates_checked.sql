@@ -31,7 +31,7 @@
 {{ config(
     materialized=incremental_by_key(),
     unique_key='customer_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=false),
     on_schema_change='append_new_columns',
     pre_hook="{{ fixed_join_order() }}",
     post_hook=["{{ default_join_order() }}", "{{ drop_unservable_customers() }}"],

@@ -26,7 +26,7 @@
 {{ config(
     materialized=incremental_by_key(),
     unique_key='customer_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=true),
     on_schema_change='append_new_columns',
     post_hook="{{ delete_customers_missing_from(ref('int_customers_current')) }}",
 ) }}

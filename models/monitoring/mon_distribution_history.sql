@@ -9,7 +9,7 @@
 {{ config(
     materialized=incremental_by_key(),
     unique_key='distribution_bin_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=true),
 ) }}
 
 with

@@ -10,7 +10,7 @@
 -- recommendation_category_psi (shift against the previous run above
 -- psi_warning / psi_critical) and inference_error_rate (a step's failed share
 -- of records in a run above inference_error_rate_alert; critical above 0.5).
-{{ config(materialized=incremental_by_key(), unique_key='alert_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_by_key(), unique_key='alert_id', incremental_strategy=incremental_strategy_by_key(key_is_unique=true)) }}
 
 {%- set threshold = checked_var('schema_error_rate_alert', min_value=0, max_value=1) %}
 

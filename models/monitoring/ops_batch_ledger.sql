@@ -6,7 +6,7 @@
 -- the test assert_every_input_line_accounted_for, not assumed here.
 -- Incremental: a batch's row changes only when a file with a new checksum
 -- arrives.
-{{ config(materialized=incremental_by_key(), unique_key='batch_key', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_by_key(), unique_key='batch_key', incremental_strategy=incremental_strategy_by_key(key_is_unique=true)) }}
 
 with
 

@@ -2,7 +2,7 @@
 -- runs in a row it failed (attempts), and its status: pending (the next run
 -- retries it), exhausted (dead_letter_max_attempts reached; needs a person),
 -- resolved (a later run succeeded). Incremental: history is kept.
-{{ config(materialized=incremental_by_key(), unique_key='dead_letter_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_by_key(), unique_key='dead_letter_id', incremental_strategy=incremental_strategy_by_key(key_is_unique=true)) }}
 
 with
 
@@ -53,10 +53,10 @@ failures as (
 
     newly_resolved as (
         select
-            previous.* replace (
-                'resolved' as status,
-                {{ run_started_at_utc() }} as resolved_at
-            )
+            {{ star_replace('previous', this, {
+                'status': "'resolved'",
+                'resolved_at': run_started_at_utc(),
+            }) }}
         from previous
         left join failures
             on previous.dead_letter_id = failures.dead_letter_id
@@ -109,7 +109,7 @@ failures_with_history as (
 final as (
     select * from failures_with_history
     {% if is_incremental() %}
-        union all by name
+        {{ union_all_by_name() }}
         select * from newly_resolved
     {% endif %}
 )

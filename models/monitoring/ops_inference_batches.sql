@@ -1,7 +1,7 @@
 -- One row per model call batch of this run, per inference step: records in
 -- the batch, how many failed, the call's latency and attempts. Appended each
 -- run, so latency percentiles can be tracked across runs.
-{{ config(materialized=incremental_by_key(), unique_key='inference_batch_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_by_key(), unique_key='inference_batch_id', incremental_strategy=incremental_strategy_by_key(key_is_unique=true)) }}
 
 with
 

@@ -3,6 +3,7 @@
 {{ config(
     materialized=batched_incremental_by_key(),
     unique_key='batch_id',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=false),
     batch_planner='landing_file_pieces',
     batch_bound_var='landing_read_group_bytes',
     landing_subfolder='products',
