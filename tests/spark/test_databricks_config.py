@@ -88,9 +88,8 @@ def _unique_columns(manifest: dict) -> set[tuple[str, str]]:
     found = set()
     for node in manifest["nodes"].values():
         metadata = node.get("test_metadata") or {}
-        if node["resource_type"] == "test" and metadata.get("name") == "unique":
-            model = models_by_id[node["attached_node"]]
-            found.add((model, metadata["kwargs"]["column_name"]))
+        if metadata.get("name") == "unique" and node.get("attached_node") in models_by_id:
+            found.add((models_by_id[node["attached_node"]], metadata["kwargs"]["column_name"]))
     return found
 
 
@@ -191,7 +190,7 @@ def test_spark_local_rebuilds_what_needs_deletes(manifests, expected):
     spark = _models(manifests["spark_local"])
     for name, model in expected.items():
         config = spark[name]["config"]
-        assert config.get("file_format") in {None, "parquet"}, (name, config.get("file_format"))
+        assert config.get("file_format") == "parquet", (name, config.get("file_format"))
         if model["language"] == "python":
             # not run by dbt-spark (the harness runs their Spark branch)
             continue
