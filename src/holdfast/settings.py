@@ -140,6 +140,9 @@ class SegmentSettings(_Settings):
     cluster_selection: str = _setting(
         "segment_cluster_selection", "leaf", choices=HdbscanClusterer.SELECTION_METHODS
     )
+    # HDBSCAN refits on subsamples that decide which clusters to merge (0 = none)
+    consensus_fits: int = _setting("segment_consensus_fits", 0)
+    consensus_share: float = _setting("segment_consensus_share", 0.7, minimum=0.05)
     refit: bool = _setting("segment_refit", False)
     refit_growth: float = _setting("segment_refit_growth", 1.0)
 
