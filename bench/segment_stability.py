@@ -44,20 +44,24 @@ BASE = {
     "cluster_share": 0.01,
     "selection": "leaf",
     "products": 2000,
-    "consensus_fits": 0,
-    "consensus_share": 0.7,
+    # the refits' purchase factors: on their own 70% sample, or on every customer
+    # (the pipeline's factor sample, segment_factor_sample_size, holds them all here)
+    "factors_on_every_customer": True,
 }
 SETTINGS: dict[str, dict[str, Any]] = {
-    "current": {},
-    "eom": {"selection": "eom"},
-    "min_samples 25": {"min_samples": 25},
-    "clusters 2%": {"cluster_share": 0.02},
-    "6 factors": {"components": 6},
-    "consensus 3 x 70%": {"consensus_fits": 3},
-    "consensus 5 x 70%": {"consensus_fits": 5},
-    "consensus 5 x 50%": {"consensus_fits": 5, "consensus_share": 0.5},
-    "consensus 5 x 70%, 10 factors": {"consensus_fits": 5, "components": 10},
-    "consensus 5 x 70%, 12 factors": {"consensus_fits": 5, "components": 12},
+    "factors on the refit sample": {"factors_on_every_customer": False},
+    "factors on every customer": {},
+    "factors on the refit sample, eom": {"factors_on_every_customer": False, "selection": "eom"},
+    "factors on the refit sample, min_samples 25": {
+        "factors_on_every_customer": False,
+        "min_samples": 25,
+    },
+    "factors on every customer, min_samples 25": {"min_samples": 25},
+    "factors on the refit sample, 6 factors": {
+        "factors_on_every_customer": False,
+        "components": 6,
+    },
+    "factors on every customer, 10 factors": {"components": 10},
 }
 PAIR_SEEDS = [(101, 202), (303, 404), (505, 606), (707, 808), (909, 1010), (1111, 1212)]
 
@@ -80,9 +84,15 @@ def fold(parquet: Path, cutoff: date, workdir: Path) -> dict[str, Any]:
 
 
 def fit(
-    ids: list[str], baskets: list[list[str]], setting: dict[str, Any], seed: int
+    ids: list[str],
+    baskets: list[list[str]],
+    setting: dict[str, Any],
+    seed: int,
+    clustered: int | None = None,
 ) -> SegmentModel:
-    size = max(10, round(setting["cluster_share"] * len(ids)))
+    """The pipeline's fit: factors on every basket given, HDBSCAN on the first
+    `clustered` of them (None: all)."""
+    size = max(10, round(setting["cluster_share"] * (clustered or len(ids))))
     return fit_segment_model(
         ids,
         baskets,
@@ -90,15 +100,13 @@ def fit(
             min_cluster_size=size,
             min_samples=setting["min_samples"],
             cluster_selection_method=setting["selection"],
-            consensus_fits=setting["consensus_fits"],
-            consensus_share=setting["consensus_share"],
-            consensus_seed=seed,
         ),
         n_products=setting["products"],
         n_components=setting["components"],
         population=len(ids),
         params={"seed": seed},
         fit_reason="stability bench",
+        cluster_sample_size=clustered,
     )
 
 
@@ -136,7 +144,12 @@ def measure(data: dict[str, Any], setting: dict[str, Any], pairs: int) -> dict[s
         labelled = []
         for seed in (first_seed, second_seed):
             rows = sample(ids, seed, 0.7)
-            refit = fit([ids[i] for i in rows], [baskets[i] for i in rows], setting, seed)
+            clustered = len(rows)
+            if setting["factors_on_every_customer"]:  # the refit sample first, then the rest
+                rows = rows + sorted(set(range(len(ids))) - set(rows))
+            refit = fit(
+                [ids[i] for i in rows], [baskets[i] for i in rows], setting, seed, clustered
+            )
             labelled.append(refit.assign(baskets)[0])
             counts.append(len(set(labelled[-1][labelled[-1] >= 0].tolist())))
         aris.append(round(float(adjusted_rand_score(*labelled)), 3))

@@ -117,35 +117,3 @@ def test_nearest_centroid_is_the_largest_cosine_with_the_unit_cluster_means():
                 best, best_cosine = candidate, cosine
         assert label == best
     assert NearestCentroid(points[:0], labels[:0]).label_of(queries).tolist() == [-1] * 25
-
-
-def test_merged_clusters_predict_the_group_of_the_original_label(fitted):
-    points = blobs(3000, 8)
-    labels, strengths = fitted.predict(points)
-    assert fitted.n_clusters >= 4
-    group_of = {c: c for c in range(fitted.n_clusters)}
-    group_of[3] = group_of[1] = 1  # 1 and 3 merge; the groups are 0, 1, 2, 4, ...
-    merged = fitted.merged(group_of)
-    groups = sorted(set(group_of.values()))
-    expected = [groups.index(group_of[x]) if x >= 0 else -1 for x in labels.tolist()]
-    merged_labels, merged_strengths = merged.predict(points)
-    assert merged.n_clusters == fitted.n_clusters - 1
-    assert merged_labels.tolist() == expected
-    np.testing.assert_array_equal(merged_strengths, strengths)
-    assert fitted.predict(points)[0].tolist() == labels.tolist()  # the original is untouched
-    loaded = pickle.loads(pickle.dumps(merged))
-    assert loaded.predict(points)[0].tolist() == expected
-
-
-def test_consensus_keeps_a_partition_of_the_full_fit_and_is_reproducible():
-    points = blobs(3000, 9)
-    plain = HdbscanClusterer(40, 10, "leaf").fit(points)
-    settings = HdbscanClusterer(40, 10, "leaf", consensus_fits=3, consensus_seed=5)
-    consensus, again = settings.fit(points), settings.fit(points)
-    before, _ = plain.predict(points)
-    after, _ = consensus.predict(points)
-    np.testing.assert_array_equal(after, again.predict(points)[0])
-    assert 1 <= consensus.n_clusters <= plain.n_clusters
-    assert ((before < 0) == (after < 0)).all()  # merging moves nobody in or out of noise
-    for label in set(before[before >= 0].tolist()):  # each cluster lands in one group
-        assert len(set(after[before == label].tolist())) == 1

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -14,7 +12,6 @@ from holdfast.domain.segmentation import (
     NOISE_SEGMENT_ID,
     FittedModelInfo,
     auto_min_cluster_size,
-    consensus_merges,
     match_segment_ids,
     refit_decision,
     sample_rank_key,
@@ -166,54 +163,3 @@ def test_unmatched_clusters_are_numbered_by_size_then_label():
 def test_matching_needs_the_same_customers_on_both_sides():
     with pytest.raises(ValueError, match="same customers"):
         match_segment_ids(np.array([0, 1]), np.array([0]), next_segment_id=0)
-
-
-def brute_force_merges(labels, refits, share):
-    """consensus_merges by definition: per refit, the most common refit label
-    of each cluster's points (ties: the lowest); pairs together in at least
-    `share` of the refits joined, then the transitive closure of those pairs."""
-    clusters = sorted({x for x in labels if x >= 0})
-    where = []
-    for refit in refits:
-        place = {}
-        for c in clusters:
-            counts = Counter(r for x, r in zip(labels, refit, strict=True) if x == c)
-            best = max(counts.values())
-            place[c] = min(r for r, n in counts.items() if n == best)
-        where.append(place)
-    linked = {
-        (a, b): sum(p[a] == p[b] for p in where) >= share * len(refits)
-        for a, b in itertools.product(clusters, clusters)
-    }
-    for via, a, b in itertools.product(clusters, clusters, clusters):  # Floyd-Warshall
-        linked[a, b] = linked[a, b] or (linked[a, via] and linked[via, b])
-    return {c: min(d for d in clusters if d == c or linked[c, d]) for c in clusters}
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_consensus_merges_matches_the_brute_force_definition(seed):
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(5, 60))
-    labels = rng.integers(-1, int(rng.integers(2, 7)), n)
-    refits = [rng.integers(-1, int(rng.integers(1, 5)), n) for _ in range(int(rng.integers(1, 6)))]
-    share = float(rng.choice([0.25, 0.5, 0.6, 1.0]))
-    expected = brute_force_merges(labels.tolist(), [r.tolist() for r in refits], share)
-    assert consensus_merges(labels, refits, min_together_share=share) == expected
-
-
-def test_clusters_every_refit_separates_are_kept_and_a_split_few_refits_show_is_merged():
-    labels = np.array([0] * 4 + [1] * 4 + [2] * 4)
-    # cluster 1 splits off cluster 0 in one refit of three; cluster 2 always stands apart
-    refits = [
-        np.array([5] * 8 + [6] * 4),
-        np.array([5] * 8 + [-1] * 4),
-        np.array([3] * 4 + [4] * 4 + [6] * 4),
-    ]
-    assert consensus_merges(labels, refits) == {0: 0, 1: 0, 2: 2}
-    assert consensus_merges(labels, refits[2:]) == {0: 0, 1: 1, 2: 2}
-    assert consensus_merges(labels, []) == {0: 0, 1: 1, 2: 2}
-
-
-def test_consensus_merges_needs_the_same_points():
-    with pytest.raises(ValueError):
-        consensus_merges(np.array([0, 1]), [np.array([0, 1, 1])])

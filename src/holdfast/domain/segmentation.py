@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,52 +120,3 @@ def match_segment_ids(
             mapping[label] = free
             free += 1
     return mapping, free
-
-
-def consensus_merges(
-    labels: np.ndarray, refits: Sequence[np.ndarray], *, min_together_share: float = 0.5
-) -> dict[int, int]:
-    """Which clusters of a fit to merge because refits on subsamples do not
-    separate them: label -> the label of its merged group (the group's lowest).
-
-    `labels` is the fit's partition of the sample (every point in a cluster,
-    -1 where none), each of `refits` a partition of the same points by a fit
-    on a subsample (its own labels, -1 where it had none). In a refit, a
-    cluster of the fit goes where most of its points go (the refit label
-    holding most of them; ties: the lower label, -1 counted as a label). Two
-    clusters are kept apart only when more than `1 - min_together_share` of
-    the refits send them to different places: two clusters that at least
-    `min_together_share` of the refits put together are merged, and so are
-    clusters joined through a chain of such pairs (connected components).
-    Without refits nothing is merged."""
-    fit = np.asarray(labels, dtype=np.int64)
-    clusters = sorted({int(x) for x in fit.tolist() if x >= 0})
-    if not refits or len(clusters) < 2:
-        return {c: c for c in clusters}
-    together = np.zeros((len(clusters), len(clusters)), dtype=np.int64)
-    for refit in refits:
-        other = np.asarray(refit, dtype=np.int64)
-        if other.shape != fit.shape:
-            raise ValueError("a refit must label the same points as the fit")
-        where = np.array([_majority(other[fit == c]) for c in clusters])
-        together += where[:, None] == where[None, :]
-    joined = together >= min_together_share * len(refits)
-    group = {c: c for c in clusters}  # union-find, the lower label as root
-
-    def root(c: int) -> int:
-        while group[c] != c:
-            c = group[c]
-        return c
-
-    for i, a in enumerate(clusters):
-        for j in range(i + 1, len(clusters)):
-            if joined[i, j]:
-                low, high = sorted((root(a), root(clusters[j])))
-                group[high] = low
-    return {c: root(c) for c in clusters}
-
-
-def _majority(values: np.ndarray) -> int:
-    """The most frequent value (ties: the lowest)."""
-    found, counts = np.unique(values, return_counts=True)
-    return int(found[np.argmax(counts)])  # unique sorts, argmax takes the first

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
-
-from holdfast.domain.segmentation import consensus_merges
 
 
 @dataclass(frozen=True)
@@ -103,27 +101,6 @@ class HdbscanFitted:
     @property
     def n_clusters(self) -> int:
         return self._state.n_clusters
-
-    def merged(self, group_of: dict[int, int]) -> HdbscanFitted:
-        """The same fit with clusters merged (`group_of`: label -> the label of
-        its group): the groups are labelled 0, 1, ... in the order of their
-        lowest label, and a point predicted into any cluster of a group gets
-        the group's label (its strength within its own cluster)."""
-        groups = sorted(set(group_of.values()))
-        if len(groups) == self.n_clusters:
-            return self
-        relabel = np.full(max(self.n_clusters, 1), -1, dtype=np.int64)
-        for label, group in group_of.items():
-            relabel[label] = groups.index(group)
-        old = self._state.label_of_cluster
-        merged = HdbscanFitted.__new__(HdbscanFitted)
-        merged.model = self.model
-        merged._state = replace(
-            self._state,
-            n_clusters=len(groups),
-            label_of_cluster=np.where(old >= 0, relabel[np.maximum(old, 0)], -1),
-        )
-        return merged
 
     @cached_property
     def _index(self) -> cKDTree:
@@ -246,16 +223,7 @@ class HdbscanClusterer:
     makes the neighbour graph, and the fit, far more expensive. Leaf selection:
     on real customers the excess-of-mass tree keeps one or two broad clusters
     that change from one sample to the next; leaves are smaller and stable
-    (Online Retail: ARI 0.70-0.79 between refits on different samples).
-
-    Consensus (`consensus_fits` > 0): HDBSCAN is fitted again on that many
-    subsamples of the points (`consensus_share` of them each, drawn with a
-    fixed seed, clusters of at least that share of `min_cluster_size`), each
-    fit places every point (its own cluster, else the nearest centroid
-    direction), and clusters of the full fit that most refits do not separate
-    are merged (domain.segmentation.consensus_merges): a boundary that only
-    some samples show is not a segment boundary. The merged clusters are the
-    fitted model's labels, its approximate prediction gives them directly."""
+    (Online Retail: ARI 0.70-0.79 between refits on different samples)."""
 
     SELECTION_METHODS = ("leaf", "eom")
 
@@ -263,47 +231,16 @@ class HdbscanClusterer:
     min_cluster_size: int
     min_samples: int
     cluster_selection_method: str
-    consensus_fits: int = 0
-    consensus_share: float = 0.7
-    consensus_seed: int = 0
 
     def fit(self, points: np.ndarray) -> HdbscanFitted:
-        points = np.asarray(points, dtype=np.float64)
-        fitted = HdbscanFitted(self._hdbscan(points, self.min_cluster_size))
-        if self.consensus_fits <= 0 or fitted.n_clusters < 2:
-            return fitted
-        labels = _placed(points, fitted.model.labels_)
-        rng = np.random.default_rng(self.consensus_seed)
-        size = max(2, round(self.consensus_share * len(points)))
-        min_size = max(2, round(self.consensus_share * self.min_cluster_size))
-        refits = []
-        for _ in range(self.consensus_fits):
-            rows = np.sort(rng.permutation(len(points))[:size])
-            own = np.full(len(points), -1, dtype=np.int64)
-            own[rows] = self._hdbscan(points[rows], min_size).labels_
-            refits.append(_placed(points, own))
-        return fitted.merged(consensus_merges(labels, refits))
-
-    def _hdbscan(self, points: np.ndarray, min_cluster_size: int) -> Any:
         import hdbscan
 
         model = hdbscan.HDBSCAN(
-            min_cluster_size=min_cluster_size,
+            min_cluster_size=self.min_cluster_size,
             min_samples=min(self.min_samples, max(1, len(points) - 1)),
             cluster_selection_method=self.cluster_selection_method,
             prediction_data=True,
             core_dist_n_jobs=1,
         )
-        model.fit(points)
-        return model
-
-
-def _placed(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Every point's cluster: its own label, else that of the nearest centroid
-    direction (-1 only when there is no cluster)."""
-    labels = np.asarray(labels, dtype=np.int64)
-    clustered = labels >= 0
-    if not clustered.any():
-        return labels.copy()
-    nearest = NearestCentroid(points[clustered], labels[clustered])
-    return np.where(clustered, labels, nearest.label_of(points))
+        model.fit(np.asarray(points, dtype=np.float64))
+        return HdbscanFitted(model)
