@@ -132,6 +132,8 @@ class SegmentSettings(_Settings):
     """The segment model fit (purchase factors + HDBSCAN on a sample) and its refit policy."""
 
     fit_sample_size: int = _setting("segment_fit_sample_size", 50000, minimum=10)
+    # customers the purchase factors are fitted on (the fit sample and more)
+    factor_sample_size: int = _setting("segment_factor_sample_size", 100000, minimum=10)
     # 0: derived from the sample size (domain.segmentation.auto_min_cluster_size)
     min_cluster_size: int = _setting("segment_min_cluster_size", 0)
     min_samples: int = _setting("segment_min_samples", 10, minimum=1)

@@ -2,8 +2,11 @@
 
 Fit: purchase factors on the sample's baskets (domain.segment_features: tf-idf
 of the most-bought products, truncated SVD, each customer folded onto the
-factors and scaled to unit length), HDBSCAN on those features, and labels and
-profiles of the segments from what their customers buy (domain.labels).
+factors and scaled to unit length), HDBSCAN on the features of the sample's
+first customers (the factors may see more customers than the clusterer: on
+Online Retail, factors fitted on every customer made two refits on different
+samples agree far more, docs/quality.md), and labels and profiles of the
+segments from what their customers buy (domain.labels).
 Assign: the same features from a customer's product list, then the
 clusterer's approximate prediction, batch by batch, so labelling millions of
 customers needs memory for one batch only.
@@ -198,13 +201,19 @@ def fit_segment_model(
     categories: Mapping[str, str] | None = None,
     previous: SegmentModel | None = None,
     first_segment_id: int = 0,
+    cluster_sample_size: int | None = None,
 ) -> SegmentModel:
-    """Fit the purchase factors and the clusterer on the sample; segment ids by
+    """Fit the purchase factors on the sample and the clusterer on its first
+    `cluster_sample_size` customers (None: all of them); segment ids by
     size, or reused from `previous` where a new segment matches one of its
-    segments; labels from the sample's purchases (`names`: product id -> name).
-    Without `previous`, ids start at `first_segment_id`."""
-    baskets = [list(b) for b in sample_baskets]
-    factors = fit_purchase_factors(baskets, n_products=n_products, n_components=n_components)
+    segments; labels from the clustered customers' purchases (`names`: product
+    id -> name). Without `previous`, ids start at `first_segment_id`."""
+    every = [list(b) for b in sample_baskets]
+    factors = fit_purchase_factors(every, n_products=n_products, n_components=n_components)
+    model_id = model_id_for(sample_ids, every, params)
+    if cluster_sample_size is not None:
+        sample_ids = sample_ids[:cluster_sample_size]
+    baskets = every[: len(sample_ids)]
     features = factors.transform(baskets)
     placed = np.flatnonzero(np.any(features != 0.0, axis=1))
     fitted = clusterer.fit(features[placed])
@@ -231,7 +240,7 @@ def fit_segment_model(
         next_id = first_segment_id + len(by_size)
     segments = np.array([segment_of_label.get(int(x), NOISE_SEGMENT_ID) for x in full])
     return SegmentModel(
-        segment_model_id=model_id_for(sample_ids, baskets, params),
+        segment_model_id=model_id,
         factors=factors,
         clusterer=fitted,
         nearest=nearest,

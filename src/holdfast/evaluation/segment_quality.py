@@ -15,10 +15,12 @@ labels, noise included; silhouette of the segments customers are given
 
 Stability: the segment model is refitted twice with the pipeline's settings, on
 two different deterministic samples (70% of the customers with purchases
-each); the second refit reuses the first one's ids where segments match (the
-same matching the pipeline uses). Both label every customer with purchases;
-the adjusted Rand index compares the two labellings, and `same_id_share` is the
-share of customers segmented by both refits who get the same segment id.
+each; the purchase factors on the pipeline's factor sample drawn with the same
+seed, which here holds every customer); the second refit reuses the first
+one's ids where segments match (the same matching the pipeline uses). Both
+label every customer with purchases; the adjusted Rand index compares the two
+labellings, and `same_id_share` is the share of customers segmented by both
+refits who get the same segment id.
 """
 
 from __future__ import annotations
@@ -60,12 +62,17 @@ def _refit(
     seed: int,
     previous: SegmentModel | None,
 ) -> SegmentModel:
+    """A refit as the pipeline would do it on a sample of REFIT_SHARE of the
+    customers: HDBSCAN on that sample, the purchase factors on the pipeline's
+    factor sample drawn with the same seed (that sample and more customers)."""
     rows = _sample(ids, seed, max(2, int(REFIT_SHARE * len(ids))))
     params = model.params
+    factor_rows = _sample(ids, seed, min(len(ids), int(params.get("factor_sample_size", 0))))
+    every = np.concatenate([rows, np.setdiff1d(factor_rows, rows)])
     size = max(10, round(params["min_cluster_size"] * len(rows) / max(model.n_sample, 1)))
     return fit_segment_model(
-        [ids[i] for i in rows],
-        [baskets[i] for i in rows],
+        [ids[i] for i in every],
+        [baskets[i] for i in every],
         HdbscanClusterer(
             min_cluster_size=size,
             min_samples=params["min_samples"],
@@ -77,6 +84,7 @@ def _refit(
         params={**params, "min_cluster_size": size, "seed": seed},
         fit_reason="stability check",
         previous=previous,
+        cluster_sample_size=len(rows),
     )
 
 

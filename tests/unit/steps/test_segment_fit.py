@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from tests.unit.fakes import FakeClusterer
 from tests.unit.steps.segment_sample import (
+    N_COMPONENTS,
     NAMES,
     PARAMS,
     RADIUS,
@@ -149,3 +150,39 @@ def test_where_categories_differ_a_label_starts_with_the_segments_top_category()
         1: "aisle 2: teacup",
         2: "aisle 0: candle",
     }
+
+
+def test_the_factors_see_every_customer_and_the_clusterer_the_first_ones():
+    # 21 sample customers, then 6 more of group 4 only the factors see: they
+    # change the idf, and so the folded features of the clustered customers
+    extra = [basket(4, i) for i in range(6)]
+    every = SAMPLE + extra
+    every_ids = SAMPLE_IDS + [f"x{i}" for i in range(6)]
+    clusterer = FakeClusterer(RAW_LABELS, RADIUS)
+    model = segments.fit_segment_model(
+        every_ids,
+        every,
+        clusterer,
+        n_products=100,
+        n_components=N_COMPONENTS,
+        population=27,
+        params=PARAMS,
+        fit_reason="x",
+        names=NAMES,
+        cluster_sample_size=len(SAMPLE),
+    )
+    assert clusterer.fitted_on.shape == (len(SAMPLE), model.factors.n_components)
+    assert model.n_sample == len(SAMPLE)
+    assert sum(p.sample_customers for p in model.profiles) == len(SAMPLE)
+    assert model.segment_model_id == segments.model_id_for(every_ids, every, PARAMS)
+    # full rank: the clustered features are the unit tf-idf rows with the idf of all 27
+    rows = tfidf_unit_rows(SAMPLE, list(model.factors.product_ids), sample=every)
+    for i, j in [(0, 1), (0, 5), (13, 20), (4, 19)]:
+        assert np.linalg.norm(clusterer.fitted_on[i] - clusterer.fitted_on[j]) == pytest.approx(
+            np.linalg.norm(rows[i] - rows[j]), abs=1e-9
+        )
+    alone = fit_model()  # the 21 alone: another idf, other distances
+    assert not np.allclose(
+        np.linalg.norm(alone.features(SAMPLE)[19] - alone.features(SAMPLE)[20]),
+        np.linalg.norm(rows[19] - rows[20]),
+    )

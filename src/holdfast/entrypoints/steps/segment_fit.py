@@ -79,6 +79,7 @@ def _fit_params(config: SegmentSettings, sample_size: int, seed: int) -> dict[st
         "feature_products": config.feature_products,
         "feature_components": config.feature_components,
         "cluster_selection": config.cluster_selection,
+        "factor_sample_size": config.factor_sample_size,
         "noise_to": "nearest_centroid",
         "sample_size": sample_size,
         "seed": seed,
@@ -172,12 +173,12 @@ def segment_models_model(
     sample = con.execute(
         f"select customer_id, product_ids from {profiles_view} where n_products > 0 "
         f"order by {SAMPLE_RANK_SQL}, customer_id limit ?",
-        [str(settings.random_seed), config.fit_sample_size],
+        [str(settings.random_seed), max(config.fit_sample_size, config.factor_sample_size)],
     ).to_arrow_table()
     ids = sample.column("customer_id").to_pylist()
     baskets = sample.column("product_ids").to_pylist()
     names, categories = _catalog_names(con, products)
-    params = _fit_params(config, len(ids), settings.random_seed)
+    params = _fit_params(config, min(len(ids), config.fit_sample_size), settings.random_seed)
     # a refit reuses the ids of the previous model's segments it matches
     model = segments.fit_segment_model(
         ids,
@@ -196,5 +197,6 @@ def segment_models_model(
         categories=categories,
         previous=previous,
         first_segment_id=retired_ids,
+        cluster_sample_size=config.fit_sample_size,
     )
     return _model_row(model, params, reason, population, run)
