@@ -96,9 +96,10 @@ test-spark: $(SPARK_STAMP) $(DATABRICKS_STAMP)
 	@echo "  mon_model_performance ops_schema_errors ops_batch_ledger mon_input_quality ops_alerts"
 	@echo "  dim_segments dim_customers ops_step_telemetry mon_pipeline_health"
 	@echo "  stg_holdfast__dbt_step_results ops_step_runs, the seed, and their data tests (32 of 32)"
-	@echo "test-spark: Spark branch (mapInArrow) on local pyspark, compared with DuckDB:"
-	@echo "  int_products_embedded int_customer_vectors int_customers_segmented int_recommendations_scored"
-	@echo "test-spark: DuckDB only: the fits int_segment_models int_recommender_models (docs/spark.md)"
+	@echo "test-spark: Spark branch on local pyspark, compared with DuckDB (6 of 6 Python models):"
+	@echo "  mapInArrow: int_products_embedded int_customer_vectors int_customers_segmented"
+	@echo "  int_recommendations_scored; sample on Spark, fit on the driver: int_segment_models"
+	@echo "  int_recommender_models (docs/spark.md)"
 	$(SPARK_VENV)/bin/python tests/spark/measured.py $(SPARK_VENV)/bin/pytest tests/spark -m spark -p no:cacheprovider
 
 clean:

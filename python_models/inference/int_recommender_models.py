@@ -5,7 +5,9 @@ recommender_refit, the embedded catalog or the segment model changed, or the
 customers with purchases grew past recommender_refit_growth).
 """
 
+from holdfast.entrypoints.spark_fits import spark_recommender_models_model
 from holdfast.entrypoints.steps.recommender_fit import recommender_models_model
+from holdfast.infrastructure.spark_io import is_spark_session
 from holdfast.settings import PipelineSettings
 
 
@@ -15,7 +17,9 @@ def model(dbt, session):
         unique_key="recommender_model_id",
         incremental_strategy="delete+insert",
     )
-    return recommender_models_model(
+    # Spark (Databricks): the sample selected on Spark, the fit on the driver
+    step = spark_recommender_models_model if is_spark_session(session) else recommender_models_model
+    return step(
         session,
         embeddings=dbt.ref("int_products_embedded"),
         statistics=dbt.ref("int_product_statistics"),

@@ -6,7 +6,9 @@ A new row appears only when the refit policy says so (no model yet, var
 segment_refit, or the population grew past segment_refit_growth).
 """
 
+from holdfast.entrypoints.spark_fits import spark_segment_models_model
 from holdfast.entrypoints.steps.segment_fit import segment_models_model
+from holdfast.infrastructure.spark_io import is_spark_session
 from holdfast.settings import PipelineSettings
 
 
@@ -18,7 +20,9 @@ def model(dbt, session):
         # a warehouse built before a column was added gains it (older rows null)
         on_schema_change="append_new_columns",
     )
-    return segment_models_model(
+    # Spark (Databricks): the sample selected on Spark, the fit on the driver
+    step = spark_segment_models_model if is_spark_session(session) else segment_models_model
+    return step(
         session,
         profiles=dbt.ref("int_customer_purchase_profiles"),
         products=dbt.ref("int_products_current"),

@@ -7,50 +7,37 @@ tests). Then:
 - every portable SQL model has the same rows on both engines;
 - each record-by-record Python model's Spark branch (mapInArrow) runs on local
   pyspark against the tables the Spark build produced (and, where a parent is
-  a Python model, the Spark branch's own output, or the DuckDB table of a
-  model fitted on the driver) and gives the rows the DuckDB model wrote,
-  vectors equal within tolerance.
+  a Python model, the Spark branch's own output, or the model the Spark
+  branch of a fit wrote: test_spark_fits.py) and gives the rows the DuckDB
+  model wrote, vectors equal within tolerance.
+
+The fixtures (the two builds, the SparkSession, the Spark-fitted models) are
+in conftest.py, the comparisons in harness.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 
-import duckdb
-import numpy as np
 import pyarrow as pa
 import pytest
-import yaml
-from tests.conftest import PROJECT_ROOT, Warehouse, make_warehouse
-from tests.spark.local_spark import local_session
+from tests.spark.harness import (
+    CALL_COLUMNS,
+    HOSTILE_LINES,
+    PROJECT_VARS,
+    RUN_COLUMNS,
+    SETTINGS,
+    assert_same_rows,
+    duckdb_table,
+    rows_of,
+    to_spark,
+)
 
-from holdfast.datagen.synthetic import generate_landing
 from holdfast.entrypoints import spark_models
-from holdfast.infrastructure import spark_io
-from holdfast.settings import PipelineSettings
 
 pytestmark = pytest.mark.spark
 
-VALID_ID = "5b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a"
-# columns that say when or in which invocation a row was written
-RUN_COLUMNS = {
-    "ingested_at",
-    "ingest_run_id",
-    "refreshed_at",
-    "run_id",
-    "processed_at",
-    "computed_at",
-    "checked_at",
-    "measured_at",
-}
-# how a step cut its work into calls: engine-specific, not part of the answer
-CALL_COLUMNS = {"inference_batch_number", "batch_latency_ms", "batch_attempts"}
 PORTABLE_MODELS = {
     "staging.stg_landing__customer_lines": ("batch_id", "line_number"),
     "staging.stg_landing__product_lines": ("batch_id", "line_number"),
@@ -110,215 +97,6 @@ COUNT_COLUMNS = ("expected_rows", "count_deviation", "is_count_anomaly")
 # marker row on Spark (docs/spark.md, "Known engine differences")
 EMPTY_FILE = "empty_0001.jsonl"
 EMPTY_BATCH = "empty_0001"
-PYTHON_MODELS = sorted(p.stem for p in (PROJECT_ROOT / "python_models").rglob("int_*.py"))
-PROJECT_VARS = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
-# the project's settings, with small batches and short retries
-SETTINGS = PipelineSettings.from_mapping(
-    {
-        **PROJECT_VARS,
-        "inference_batch_size": 64,
-        "inference_max_retries": 1,
-        "inference_initial_backoff_seconds": 0.01,
-        "dead_letter_max_attempts": 5,
-    }
-)
-
-
-def _record(
-    customer_id: str, email: str, amount: object = 12.5, date: str = "2025-03-01T10:00:00Z"
-):
-    return {
-        "id": customer_id,
-        "email": email,
-        "purchaseHistory": [{"productId": "P000001", "amount": amount, "date": date}],
-        "createdAt": "2025-01-01T00:00:00Z",
-    }
-
-
-HOSTILE_LINES = [
-    "\ufeff" + json.dumps(_record(VALID_ID, "first@example.com")) + "\r",
-    "not json at all",
-    "",
-    "   \t ",
-    '{"id": "x"}',
-    "[1, 2]",
-    "null",
-    json.dumps(_record("6b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "a..b@example.com", amount=0)),
-    json.dumps(_record("7b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com", amount=-3)),
-    json.dumps(_record("8b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com", amount="12")),
-    json.dumps(
-        _record(
-            "9b0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com", date="2025-02-30T10:00:00Z"
-        )
-    ),
-    json.dumps(
-        _record(
-            "ab0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com", date="2025-03-01T10:00:00"
-        )
-    ),
-    json.dumps(
-        {
-            **_record("bb0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com"),
-            "purchaseHistory": ["P1", {"productId": 5}],
-        }
-    ),
-    json.dumps(
-        {**_record("cb0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "ok@example.com"), "createdAt": 20250101}
-    ),
-    json.dumps(
-        _record(
-            "db0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a",
-            "ok@example.com",
-            amount=0.5,
-            date="2025-03-01T10:00:00.123+05:30",
-        )
-    ),
-    '{"id": "truncated',
-]
-
-
-def _dbt(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    dbt_bin = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt_bin),
-            *args,
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT),
-        ],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args[:3])} failed:\n{result.stdout[-8000:]}")
-    return result
-
-
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("landing")
-    generate_landing(root, customers=240, seed=11, products=160, batches=2, invalid_share=0.06)
-    customers = root / "customers"
-    (customers / "hostile_0001.jsonl").write_text("\n".join(HOSTILE_LINES), encoding="utf-8")
-    (customers / "latin1_0001.jsonl").write_bytes(
-        json.dumps(_record("eb0e8a52-7a53-4c6e-9a55-3f8e2d1c0b9a", "z@example.com")).encode()
-        + b"\n"
-        + '{"id": "caf\u00e9"}'.encode("latin-1")
-        + b"\n"
-    )
-    (customers / "empty_0001.jsonl").write_bytes(b"")
-    (customers / "bad_name!.jsonl").write_text("{}\n", encoding="utf-8")
-    (customers / "notes_0001.txt").write_text("a note\n", encoding="utf-8")
-    return root
-
-
-@pytest.fixture(scope="module")
-def duckdb_build(landing: Path, tmp_path_factory) -> Warehouse:
-    warehouse = make_warehouse(tmp_path_factory.mktemp("duckdb"))
-    shutil.rmtree(warehouse.landing_dir)
-    shutil.copytree(landing, warehouse.landing_dir)
-    warehouse.dbt("seed", "--target", "ci")
-    warehouse.dbt("run", "--target", "ci")
-    return warehouse
-
-
-@pytest.fixture(scope="module")
-def spark_dir(landing: Path, duckdb_build: Warehouse, tmp_path_factory) -> Path:
-    """The Spark build of the portable models: warehouse and metastore live here.
-
-    The Python models' tables come from the DuckDB build (dbt-spark cannot run
-    Python models on open-source Spark; their Spark branches are compared on
-    their own below), so every SQL model reads the same Python rows on both
-    engines.
-    """
-    root = tmp_path_factory.mktemp("spark")
-    parquet_dir = root / "python_models"
-    parquet_dir.mkdir()
-    con = duckdb.connect(str(duckdb_build.db_path), read_only=True)
-    try:
-        for model in PYTHON_MODELS:
-            target = parquet_dir / f"inference.{model}.parquet"
-            con.execute(f"copy inference.{model} to '{target}' (format parquet)").fetchall()
-    finally:
-        con.close()
-    env = dict(os.environ, HOLDFAST_SPARK_DIR=str(root), DO_NOT_TRACK="1")
-    seeded = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("local_spark.py")),
-            str(root),
-            str(parquet_dir),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert seeded.returncode == 0, seeded.stderr[-4000:]
-    assert seeded.stdout.split() == [f"inference.{m}" for m in sorted(PYTHON_MODELS)]
-    _dbt(
-        [
-            "build",
-            "--target",
-            "spark_local",
-            "--selector",
-            "spark_portable",
-            "--exclude-resource-type",
-            "unit_test",
-            "--vars",
-            json.dumps({"landing_dir": str(landing)}),
-            "--target-path",
-            str(root / "target"),
-            "--log-path",
-            str(root / "logs"),
-        ],
-        env,
-        cwd=root,
-    )
-    return root
-
-
-@pytest.fixture(scope="module")
-def spark(spark_dir: Path):
-    """A local SparkSession on the metastore the dbt build wrote (dbt has exited)."""
-    session = local_session(spark_dir)
-    yield session
-    session.stop()
-
-
-def _duckdb_table(warehouse: Warehouse, table: str) -> pa.Table:
-    con = duckdb.connect(str(warehouse.db_path), read_only=True)
-    try:
-        return con.sql(f"select * from {table}").to_arrow_table()
-    finally:
-        con.close()
-
-
-def _to_spark(spark, table: pa.Table):
-    """A DuckDB table as a Spark DataFrame (fixed-size vectors become arrays)."""
-    return spark.createDataFrame(table.cast(spark_io.spark_compatible(table.schema)))
-
-
-def _rows(table: pa.Table, key: tuple[str, ...], drop: set[str]) -> list[dict]:
-    rows = [{k: v for k, v in row.items() if k not in drop} for row in table.to_pylist()]
-    return sorted(rows, key=lambda row: tuple((row[k] is None, row[k]) for k in key))
-
-
-def _assert_same_rows(spark_rows: list[dict], duckdb_rows: list[dict], vector_columns=()):
-    assert len(spark_rows) == len(duckdb_rows)
-    assert spark_rows and set(spark_rows[0]) == set(duckdb_rows[0])
-    for got, expected in zip(spark_rows, duckdb_rows, strict=True):
-        for column in vector_columns:
-            a, b = got.pop(column), expected.pop(column)
-            assert (a is None) == (b is None), column
-            if a is not None:
-                np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5, rtol=0)
-        assert got == expected
 
 
 @pytest.mark.parametrize("model", sorted(PORTABLE_MODELS))
@@ -327,13 +105,13 @@ def test_portable_sql_model_has_the_same_rows_on_spark(model, duckdb_build, spar
     # before Spark starts, which keeps the peak memory of the harness down
     key = PORTABLE_MODELS[model]
     spark_table = spark.table(model).toArrow()
-    duckdb_table = _duckdb_table(duckdb_build, model)
-    assert spark_table.column_names == duckdb_table.column_names
+    duck_table = duckdb_table(duckdb_build, model)
+    assert spark_table.column_names == duck_table.column_names
     drop = RUN_COLUMNS | RUN_KEYS.get(model, set()) | BUILD_TIME_COLUMNS.get(model, set())
     if model == "ops.mon_input_quality":
         drop |= set(COUNT_COLUMNS)
-    spark_rows = _rows(spark_table, key, drop)
-    duckdb_rows = _rows(duckdb_table, key, drop)
+    spark_rows = rows_of(spark_table, key, drop)
+    duckdb_rows = rows_of(duck_table, key, drop)
     duckdb_rows = [
         r
         for r in duckdb_rows
@@ -348,7 +126,7 @@ def test_portable_sql_model_has_the_same_rows_on_spark(model, duckdb_build, spar
     if model in EMPTY_AFTER_ONE_RUN:
         assert spark_rows == duckdb_rows == []
         return
-    _assert_same_rows(spark_rows, duckdb_rows)
+    assert_same_rows(spark_rows, duckdb_rows)
 
 
 def _brute_force_counts(ledger: list[dict]) -> dict[str, tuple]:
@@ -395,8 +173,8 @@ def test_input_quality_counts_match_a_brute_force_median(spark, duckdb_build):
         spark.table("ops.ops_batch_ledger").toArrow(),
     )
     _assert_counts_match_brute_force(
-        _duckdb_table(duckdb_build, "ops.mon_input_quality"),
-        _duckdb_table(duckdb_build, "ops.ops_batch_ledger"),
+        duckdb_table(duckdb_build, "ops.mon_input_quality"),
+        duckdb_table(duckdb_build, "ops.ops_batch_ledger"),
     )
 
 
@@ -429,7 +207,7 @@ def test_alerts_match_duckdb(spark, duckdb_build):
     ages against now() and their ids a timestamp's text, so only which
     batches are stale is compared."""
     got = _alerts_by_check(spark.table("ops.ops_alerts").toArrow())
-    expected = _alerts_by_check(_duckdb_table(duckdb_build, "ops.ops_alerts"))
+    expected = _alerts_by_check(duckdb_table(duckdb_build, "ops.ops_alerts"))
     assert {"batch_refused", "schema_error_rate"} <= set(got)
     for check in ("batch_refused", "schema_error_rate", "dead_letters_exhausted"):
         assert got.get(check, []) == expected.get(check, []), check
@@ -438,7 +216,7 @@ def test_alerts_match_duckdb(spark, duckdb_build):
     )
     _assert_count_alerts_follow_input_quality(
         expected.get("record_count_anomaly", []),
-        _duckdb_table(duckdb_build, "ops.mon_input_quality"),
+        duckdb_table(duckdb_build, "ops.mon_input_quality"),
     )
 
     def seen(alerts, checks):
@@ -460,7 +238,7 @@ def test_pipeline_health_counts_the_spark_run(spark, duckdb_build):
     telemetry = spark.table("ops.ops_step_telemetry").toArrow()
     assert telemetry.num_rows == 0
     assert (
-        telemetry.column_names == _duckdb_table(duckdb_build, "ops.ops_step_telemetry").column_names
+        telemetry.column_names == duckdb_table(duckdb_build, "ops.ops_step_telemetry").column_names
     )
     steps = spark.table("ops.ops_step_runs").toArrow().to_pylist()
     health = spark.table("ops.mon_pipeline_health").toArrow().to_pylist()
@@ -509,11 +287,6 @@ def test_spark_reads_every_landing_file_and_line(spark, landing):
 
 
 @pytest.fixture(scope="module")
-def run_frame(spark):
-    return spark.table("ops.ops_runs")
-
-
-@pytest.fixture(scope="module")
 def spark_embeddings(spark, run_frame) -> pa.Table:
     frame = spark_models.spark_embed_products_model(
         spark,
@@ -527,11 +300,11 @@ def spark_embeddings(spark, run_frame) -> pa.Table:
 
 def test_embed_products_spark_branch_matches_duckdb(spark_embeddings, duckdb_build, run_frame):
     drop = RUN_COLUMNS | CALL_COLUMNS
-    expected = _duckdb_table(duckdb_build, "inference.int_products_embedded")
+    expected = duckdb_table(duckdb_build, "inference.int_products_embedded")
     assert spark_embeddings.num_rows == expected.num_rows > 0
-    _assert_same_rows(
-        _rows(spark_embeddings, ("product_id",), drop),
-        _rows(expected, ("product_id",), drop),
+    assert_same_rows(
+        rows_of(spark_embeddings, ("product_id",), drop),
+        rows_of(expected, ("product_id",), drop),
         vector_columns=("embedding",),
     )
     run_id = run_frame.collect()[0]["run_id"]
@@ -542,10 +315,10 @@ def test_embed_products_spark_branch_matches_duckdb(spark_embeddings, duckdb_bui
 def spark_vectors(spark, spark_embeddings, duckdb_build, run_frame) -> pa.Table:
     frame = spark_models.spark_customer_vectors_model(
         spark,
-        profiles=_to_spark(
-            spark, _duckdb_table(duckdb_build, "intermediate.int_customer_purchase_profiles")
+        profiles=to_spark(
+            spark, duckdb_table(duckdb_build, "intermediate.int_customer_purchase_profiles")
         ),
-        embeddings=_to_spark(spark, spark_embeddings),
+        embeddings=to_spark(spark, spark_embeddings),
         runs=run_frame,
         this=None,
         settings=SETTINGS,
@@ -555,20 +328,20 @@ def spark_vectors(spark, spark_embeddings, duckdb_build, run_frame) -> pa.Table:
 
 def test_customer_vectors_spark_branch_matches_duckdb(spark_vectors, duckdb_build):
     drop = RUN_COLUMNS | CALL_COLUMNS
-    expected = _duckdb_table(duckdb_build, "inference.int_customer_vectors")
+    expected = duckdb_table(duckdb_build, "inference.int_customer_vectors")
     assert spark_vectors.num_rows == expected.num_rows > 0
-    _assert_same_rows(
-        _rows(spark_vectors, ("customer_id",), drop),
-        _rows(expected, ("customer_id",), drop),
+    assert_same_rows(
+        rows_of(spark_vectors, ("customer_id",), drop),
+        rows_of(expected, ("customer_id",), drop),
         vector_columns=("vector",),
     )
 
 
-def _spark_segments(spark, profiles: pa.Table, duckdb_build, run_frame) -> pa.Table:
+def _spark_segments(spark, profiles: pa.Table, models: pa.Table, run_frame) -> pa.Table:
     return spark_models.spark_customer_segments_model(
         spark,
-        profiles=_to_spark(spark, profiles),
-        models=_to_spark(spark, _duckdb_table(duckdb_build, "inference.int_segment_models")),
+        profiles=to_spark(spark, profiles),
+        models=to_spark(spark, models),
         runs=run_frame,
         this=None,
         settings=SETTINGS,
@@ -585,7 +358,9 @@ def _assert_segments_agree(got: pa.Table, expected: pa.Table) -> None:
     nearest-neighbour lookup, so a borderline customer can change segment.
     """
     drop = RUN_COLUMNS | CALL_COLUMNS | {"segment_id", "membership_strength", "is_noise"}
-    _assert_same_rows(_rows(got, ("customer_id",), drop), _rows(expected, ("customer_id",), drop))
+    assert_same_rows(
+        rows_of(got, ("customer_id",), drop), rows_of(expected, ("customer_id",), drop)
+    )
     keep = ["customer_id", "segment_id", "membership_strength"]
     got_rows = {r["customer_id"]: r for r in got.select(keep).to_pylist()}
     expected_rows = {r["customer_id"]: r for r in expected.select(keep).to_pylist()}
@@ -597,31 +372,37 @@ def _assert_segments_agree(got: pa.Table, expected: pa.Table) -> None:
         )
 
 
-def test_segment_assignment_spark_branch_matches_duckdb(spark, duckdb_build, run_frame):
-    profiles = _duckdb_table(duckdb_build, "intermediate.int_customer_purchase_profiles")
-    got = _spark_segments(spark, profiles, duckdb_build, run_frame)
-    expected = _duckdb_table(duckdb_build, "inference.int_customers_segmented")
+def test_segment_assignment_spark_branch_matches_duckdb(
+    spark, duckdb_build, run_frame, spark_segment_models
+):
+    # with the segment model fitted on Spark (test_spark_fits.py: DuckDB's artifact)
+    profiles = duckdb_table(duckdb_build, "intermediate.int_customer_purchase_profiles")
+    got = _spark_segments(spark, profiles, spark_segment_models, run_frame)
+    expected = duckdb_table(duckdb_build, "inference.int_customers_segmented")
     assert got.num_rows == expected.num_rows > 0
     assert len(set(expected.column("segment_id").to_pylist())) > 1
     _assert_segments_agree(got, expected)
 
 
-def test_recommendation_scoring_spark_branch_matches_duckdb(spark, duckdb_build, run_frame):
+def test_recommendation_scoring_spark_branch_matches_duckdb(
+    spark, duckdb_build, run_frame, spark_recommender_models
+):
+    # with the recommender fitted on Spark (test_spark_fits.py: DuckDB's artifact)
     frame = spark_models.spark_recommendations_model(
         spark,
-        scoring_inputs=_to_spark(
-            spark, _duckdb_table(duckdb_build, "intermediate.int_customer_scoring_inputs")
+        scoring_inputs=to_spark(
+            spark, duckdb_table(duckdb_build, "intermediate.int_customer_scoring_inputs")
         ),
-        recommender_models=_to_spark(
-            spark, _duckdb_table(duckdb_build, "inference.int_recommender_models")
-        ),
+        recommender_models=to_spark(spark, spark_recommender_models),
         runs=run_frame,
         this=None,
         # the project's candidates and weights, as the DuckDB build used them
         settings=SETTINGS,
     )
     drop = RUN_COLUMNS | CALL_COLUMNS
-    expected = _duckdb_table(duckdb_build, "inference.int_recommendations_scored")
+    expected = duckdb_table(duckdb_build, "inference.int_recommendations_scored")
     got = frame.toArrow()
     assert got.num_rows == expected.num_rows > 0
-    _assert_same_rows(_rows(got, ("customer_id",), drop), _rows(expected, ("customer_id",), drop))
+    assert_same_rows(
+        rows_of(got, ("customer_id",), drop), rows_of(expected, ("customer_id",), drop)
+    )

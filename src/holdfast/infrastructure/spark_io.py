@@ -157,3 +157,11 @@ def map_partitions(frame: Any, step: PartitionStep, output_schema: pa.Schema) ->
 def collect_arrow(frame: Any) -> pa.Table:
     """A small DataFrame (one model row, a catalog) on the driver, as Arrow."""
     return frame.toArrow()
+
+
+def from_arrow(session: Any, table: pa.Table) -> Any:
+    """A small Arrow table made on the driver (a fitted model's row) as a
+    Spark DataFrame with the columns of `spark_ddl(table.schema)`."""
+    if table.num_rows == 0:
+        return session.createDataFrame([], spark_ddl(table.schema))
+    return session.createDataFrame(table.cast(spark_compatible(table.schema)))

@@ -29,6 +29,7 @@ from tests.unit.steps.recommender_catalog import (
 
 from holdfast.application import recommend
 from holdfast.domain.segmentation import NOISE_SEGMENT_ID
+from holdfast.entrypoints.steps._fit_queries import DuckDBFitQueries
 from holdfast.entrypoints.steps.recommender_fit import _current_recommender, settings_fingerprint
 from holdfast.infrastructure.model_store import dump_model, load_model
 from holdfast.settings import RecommenderSettings
@@ -160,14 +161,15 @@ def test_the_current_recommender_carries_the_fit_settings_it_was_fitted_with():
         "('rec-new', 20, 'cat', 'seg', "
         '\'{"pool_size": 50, "ease_max_items": 5000, "sample_size": 20}\', \'2024-02-01\')'
     )
-    current = _current_recommender(con, "previous", ["ease_max_items", "pool_size"])
+    queries = DuckDBFitQueries(con)
+    current = _current_recommender(queries, "previous", ["ease_max_items", "pool_size"])
     assert current.recommender_model_id == "rec-new"
     assert current.population_at_fit == 20
     assert current.fit_settings == '{"ease_max_items": 5000, "pool_size": 50}'
     # a setting the fit did not record reads null, so it differs from any value
-    with_l2 = _current_recommender(con, "previous", ["ease_l2", "ease_max_items"])
+    with_l2 = _current_recommender(queries, "previous", ["ease_l2", "ease_max_items"])
     assert with_l2.fit_settings == '{"ease_l2": null, "ease_max_items": 5000}'
     wanted = fit_settings().as_dict()
     assert settings_fingerprint(wanted) == settings_fingerprint(dict(reversed(wanted.items())))
     assert wanted["ease_max_items"] == RecommenderSettings().ease_max_items
-    assert _current_recommender(con, None, ["pool_size"]) is None
+    assert _current_recommender(queries, None, ["pool_size"]) is None

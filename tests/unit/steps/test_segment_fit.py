@@ -1,8 +1,13 @@
 """fit_segment_model with a fake clusterer: segment ids, content-derived model
-ids, refits, labels."""
+ids, refits, labels; the fit step's sample on DuckDB."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import duckdb
 import numpy as np
 import pytest
 from tests.unit.fakes import FakeClusterer
@@ -20,6 +25,10 @@ from tests.unit.steps.segment_sample import (
 )
 
 from holdfast.application import segments
+from holdfast.application.records import RunContext
+from holdfast.entrypoints.steps import segment_fit
+from holdfast.entrypoints.steps._fit_queries import DuckDBFitQueries
+from holdfast.settings import PipelineSettings
 
 
 def test_fit_segment_model_orders_segment_ids_by_segment_size():
@@ -186,3 +195,72 @@ def test_the_factors_see_every_customer_and_the_clusterer_the_first_ones():
         np.linalg.norm(alone.features(SAMPLE)[19] - alone.features(SAMPLE)[20]),
         np.linalg.norm(rows[19] - rows[20]),
     )
+
+
+def _warehouse_of_profiles(customers: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse: `customers` profiles with a basket from SAMPLE's
+    groups, two without purchases, and the catalog."""
+    con = duckdb.connect()
+    con.execute(
+        "create table profiles (customer_id varchar, n_products int, product_ids varchar[])"
+    )
+    rows = [
+        (f"c{i:03d}", len(b), b) for i, b in enumerate(basket(i % 3, i) for i in range(customers))
+    ]
+    rows += [("c900", 0, []), ("c901", 0, [])]
+    con.executemany("insert into profiles values (?, ?, ?)", rows)
+    con.execute(
+        "create table products (product_id varchar, product_name varchar, category varchar)"
+    )
+    con.executemany(
+        "insert into products values (?, ?, ?)", [(p, n, "Giftware") for p, n in NAMES.items()]
+    )
+    return con
+
+
+def test_the_duckdb_fit_samples_the_first_customers_by_sha256_of_seed_and_id():
+    con = _warehouse_of_profiles(40)
+    settings = PipelineSettings.from_mapping(
+        {
+            "segment_fit_sample_size": 25,
+            "segment_factor_sample_size": 30,
+            "segment_min_cluster_size": 3,
+            "segment_min_samples": 2,
+        }
+    )
+    run = RunContext("run-1", datetime(2025, 3, 1, tzinfo=UTC))
+    table = segment_fit.fit_segments(
+        DuckDBFitQueries(con),
+        profiles="profiles",
+        products="products",
+        this=None,
+        settings=settings,
+        run=run,
+    )
+    (row,) = table.to_pylist()
+    assert (row["n_sample"], row["population_at_fit"], row["run_id"]) == (25, 40, "run-1")
+    # brute force: every customer with purchases, by sha256("42:" + id), the
+    # first 30 for the factors (the model id covers them), of them 25 clustered
+    baskets = dict(con.execute("select customer_id, product_ids from profiles").fetchall())
+    ranked = sorted(
+        (c for c in baskets if baskets[c]),
+        key=lambda c: (hashlib.sha256(f"42:{c}".encode()).hexdigest(), c),
+    )[:30]
+    params = json.loads(row["params"])
+    del params["matched_from"], params["segment_of_label"]
+    assert row["segment_model_id"] == segments.model_id_for(
+        ranked, [baskets[c] for c in ranked], params
+    )
+    assert row["model_checksum"] == hashlib.sha256(row["model_blob"]).hexdigest()
+    # the population has not grown: the next run fits nothing
+    con.register("fitted", table)
+    con.execute("create table previous as select * from fitted")
+    again = segment_fit.fit_segments(
+        DuckDBFitQueries(con),
+        profiles="profiles",
+        products="products",
+        this="previous",
+        settings=settings,
+        run=run,
+    )
+    assert again.num_rows == 0 and again.schema == segment_fit.SEGMENT_MODEL_SCHEMA

@@ -12,8 +12,8 @@ import pyarrow as pa
 from holdfast.application import recommend, segments
 from holdfast.application.records import RunContext, array_to_vectors
 from holdfast.domain.scoring import RecommenderFitInfo, recommender_refit_decision
-from holdfast.domain.segmentation import SAMPLE_RANK_SQL
 from holdfast.entrypoints.observed import observed_step
+from holdfast.entrypoints.steps._fit_queries import DuckDBFitQueries, FitQueries
 from holdfast.entrypoints.steps._shared import VECTOR_DIMENSION
 from holdfast.infrastructure import warehouse
 from holdfast.infrastructure.model_store import dump_model
@@ -55,14 +55,16 @@ def settings_fingerprint(settings: dict[str, Any]) -> str:
     return json.dumps(settings, sort_keys=True)
 
 
-def _catalog_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+def _catalog_fingerprint(queries: FitQueries) -> str:
     """A digest of the products and their embedded texts (a change refits)."""
-    return warehouse.first_row(
-        con,
-        """
-        select md5(coalesce(string_agg(
-            s.product_id || ':' || coalesce(e.text_hash || '@' || e.embedding_model_version, '-'),
-            ',' order by s.product_id), ''))
+    joined = queries.dialect.string_agg(
+        "s.product_id || ':' || coalesce(e.text_hash || '@' || e.embedding_model_version, '-')",
+        "','",
+        "s.product_id",
+    )
+    return queries.first_row(
+        f"""
+        select md5(coalesce({joined}, ''))
         from hf_statistics as s
         left join hf_embeddings as e on e.product_id = s.product_id and e.status = 'ok'
         """,
@@ -70,15 +72,14 @@ def _catalog_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _current_recommender(
-    con: duckdb.DuckDBPyConnection, this: str | None, setting_names: list[str]
+    queries: FitQueries, this: str | None, setting_names: list[str]
 ) -> RecommenderFitInfo | None:
     """The newest recommender, with its fit settings (`setting_names` of its params;
     one missing reads null, so a recommender fitted without a setting differs)."""
     if this is None:
         return None
-    warehouse.view(con, this, "hf_previous_recommenders")
-    row = warehouse.first_row(
-        con,
+    queries.view(this, "hf_previous_recommenders")
+    row = queries.first_row(
         "select recommender_model_id, population_at_fit, catalog_fingerprint, "
         "segment_model_id, params from hf_previous_recommenders "
         "order by fitted_at desc, recommender_model_id desc limit 1",
@@ -90,11 +91,9 @@ def _current_recommender(
     return RecommenderFitInfo(*row[:4], fit_settings=fitted_with)
 
 
-def _fit(
-    con: duckdb.DuckDBPyConnection, config: RecommenderSettings, seed: int
-) -> recommend.RecommenderModel:
+def _fit(queries: FitQueries, config: RecommenderSettings, seed: int) -> recommend.RecommenderModel:
     """Fit on the catalog and a deterministic sample of customers with purchases."""
-    catalog = con.sql(
+    catalog = queries.arrow(
         """
         select
             s.product_id,
@@ -109,25 +108,26 @@ def _fit(
         left join hf_embeddings as e on e.product_id = s.product_id and e.status = 'ok'
         order by s.product_id
         """
-    ).to_arrow_table()
+    )
     product_embeddings, has_embedding = array_to_vectors(
         catalog.column("embedding"), VECTOR_DIMENSION
     )
-    sample = con.execute(
+    dialect = queries.dialect
+    sample = queries.arrow(
         f"""
         select sampled.product_ids, segmented.segment_id
         from (
             select customer_id, product_ids from hf_profiles
-            where len(product_ids) > 0
-            order by {SAMPLE_RANK_SQL}, customer_id
-            limit ?
+            where {dialect.list_length}(product_ids) > 0
+            order by {dialect.sample_rank}, customer_id
+            limit {int(config.fit_sample_size)}
         ) as sampled
         left join hf_segmented as segmented
             on segmented.customer_id = sampled.customer_id and segmented.status = 'ok'
         order by sampled.customer_id
         """,
-        [str(seed), config.fit_sample_size],
-    ).to_arrow_table()
+        [str(seed)],
+    )
     return recommend.fit_recommender(
         catalog.column("product_id").to_pylist(),
         product_embeddings,
@@ -159,6 +159,53 @@ def _model_row(
     return pa.Table.from_pylist([row], schema=RECOMMENDER_MODEL_SCHEMA)
 
 
+def fit_recommenders(
+    queries: FitQueries,
+    *,
+    inputs: dict[str, Any],
+    this: str | None,
+    settings: PipelineSettings,
+    run: RunContext,
+) -> pa.Table:
+    """The model row of a new recommender when the refit policy says so (else
+    no row), its inputs (`embeddings`, `statistics`, `profiles`, `segmented`,
+    `segment_models`) read through `queries` (either engine), the fit on this
+    machine."""
+    config = settings.recommender
+    for name in ("embeddings", "statistics", "profiles", "segmented"):
+        queries.view(inputs[name], f"hf_{name}")
+    models_view = queries.view(inputs["segment_models"], "hf_segment_models")
+    catalog_fingerprint = _catalog_fingerprint(queries)
+    segment_row = queries.first_row(
+        f"select segment_model_id from {models_view} "
+        "order by fitted_at desc, segment_model_id desc limit 1",
+    )
+    segment_model_id = segment_row[0] if segment_row else segments.UNSEGMENTED_MODEL_ID
+    population = queries.first_row(
+        f"select count(*) from hf_profiles where {queries.dialect.list_length}(product_ids) > 0"
+    )[0]
+    wanted = fit_settings(config).as_dict()
+    fit, reason = recommender_refit_decision(
+        _current_recommender(queries, this, list(wanted)),
+        population=population,
+        catalog_fingerprint=catalog_fingerprint,
+        segment_model_id=segment_model_id,
+        forced=config.refit,
+        growth_threshold=config.refit_growth,
+        fit_settings=settings_fingerprint(wanted),
+    )
+    if not fit:
+        return RECOMMENDER_MODEL_SCHEMA.empty_table()
+    model = _fit(queries, config, settings.random_seed)
+    facts = {
+        "fit_reason": reason,
+        "population_at_fit": population,
+        "catalog_fingerprint": catalog_fingerprint,
+        "segment_model_id": segment_model_id,
+    }
+    return _model_row(model, facts, settings.random_seed, run)
+
+
 @observed_step("fit_recommender")
 def recommender_models_model(
     con: duckdb.DuckDBPyConnection,
@@ -172,41 +219,18 @@ def recommender_models_model(
     this: str | None,
     settings: PipelineSettings,
 ) -> pa.Table:
-    """A new fitted recommender when the refit policy says so (else no row)."""
-    config = settings.recommender
-    run = warehouse.run_context(con, runs)
-    warehouse.view(con, embeddings, "hf_embeddings")
-    warehouse.view(con, statistics, "hf_statistics")
-    warehouse.view(con, profiles, "hf_profiles")
-    warehouse.view(con, segmented, "hf_segmented")
-    models_view = warehouse.view(con, segment_models, "hf_segment_models")
-    catalog_fingerprint = _catalog_fingerprint(con)
-    segment_row = warehouse.first_row(
-        con,
-        f"select segment_model_id from {models_view} "
-        "order by fitted_at desc, segment_model_id desc limit 1",
+    """int_recommender_models on DuckDB: a new fitted recommender when the
+    refit policy says so (else no row)."""
+    return fit_recommenders(
+        DuckDBFitQueries(con),
+        inputs={
+            "embeddings": embeddings,
+            "statistics": statistics,
+            "profiles": profiles,
+            "segmented": segmented,
+            "segment_models": segment_models,
+        },
+        this=this,
+        settings=settings,
+        run=warehouse.run_context(con, runs),
     )
-    segment_model_id = segment_row[0] if segment_row else segments.UNSEGMENTED_MODEL_ID
-    population = warehouse.first_row(
-        con, "select count(*) from hf_profiles where len(product_ids) > 0"
-    )[0]
-    wanted = fit_settings(config).as_dict()
-    fit, reason = recommender_refit_decision(
-        _current_recommender(con, this, list(wanted)),
-        population=population,
-        catalog_fingerprint=catalog_fingerprint,
-        segment_model_id=segment_model_id,
-        forced=config.refit,
-        growth_threshold=config.refit_growth,
-        fit_settings=settings_fingerprint(wanted),
-    )
-    if not fit:
-        return RECOMMENDER_MODEL_SCHEMA.empty_table()
-    model = _fit(con, config, settings.random_seed)
-    facts = {
-        "fit_reason": reason,
-        "population_at_fit": population,
-        "catalog_fingerprint": catalog_fingerprint,
-        "segment_model_id": segment_model_id,
-    }
-    return _model_row(model, facts, settings.random_seed, run)

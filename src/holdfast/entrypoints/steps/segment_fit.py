@@ -5,6 +5,7 @@ its segments' labels and profiles."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -13,12 +14,12 @@ import pyarrow as pa
 from holdfast.application import segments
 from holdfast.application.records import RunContext
 from holdfast.domain.segmentation import (
-    SAMPLE_RANK_SQL,
     FittedModelInfo,
     auto_min_cluster_size,
     refit_decision,
 )
 from holdfast.entrypoints.observed import observed_step
+from holdfast.entrypoints.steps._fit_queries import DuckDBFitQueries, FitQueries
 from holdfast.infrastructure import warehouse
 from holdfast.infrastructure.clustering import HdbscanClusterer
 from holdfast.infrastructure.model_store import dump_model, load_model
@@ -56,16 +57,55 @@ SEGMENT_MODEL_SCHEMA = pa.schema(
 MINIMUM_POPULATION = 20
 
 
-def _previous_model(con: duckdb.DuckDBPyConnection, this: str | None) -> tuple | None:
+@dataclass(frozen=True)
+class SegmentFitPlan:
+    """Why a new model is fitted, on how many customers, and from what."""
+
+    reason: str
+    population: int
+    # the model whose matching segments keep their ids, if any
+    previous: segments.SegmentModel | None
+    # without `previous`: the first segment id (after a retired model's)
+    first_segment_id: int
+
+
+def _previous_model(queries: FitQueries, this: str | None) -> tuple | None:
     """The newest fitted model's (id, population at fit, blob, checksum), if any."""
     if this is None:
         return None
-    warehouse.view(con, this, "hf_previous_models")
-    return warehouse.first_row(
-        con,
+    queries.view(this, "hf_previous_models")
+    return queries.first_row(
         "select segment_model_id, population_at_fit, model_blob, model_checksum "
         "from hf_previous_models order by fitted_at desc, segment_model_id desc limit 1",
     )
+
+
+def plan_segment_fit(
+    queries: FitQueries, profiles_view: str, this: str | None, config: SegmentSettings
+) -> SegmentFitPlan | None:
+    """The refit policy on the population now and the newest model (None: no fit)."""
+    population = queries.first_row(f"select count(*) from {profiles_view} where n_products > 0")[0]
+    previous_row = _previous_model(queries, this)
+    previous = load_model(bytes(previous_row[2]), previous_row[3]) if previous_row else None
+    if previous is not None and not hasattr(previous, "factors"):
+        # a model of another feature set (taste-vector PCA): it cannot label
+        # customers from their product lists, so it is replaced, its ids kept
+        # out of reuse
+        fit, reason = True, "the current model has no purchase factors"
+        retired_ids = getattr(previous, "next_segment_id", 0)
+        previous = None
+    else:
+        fit, reason = refit_decision(
+            FittedModelInfo(previous_row[0], previous_row[1]) if previous_row else None,
+            population,
+            forced=config.refit,
+            growth_threshold=config.refit_growth,
+            minimum_population=MINIMUM_POPULATION,
+        )
+        retired_ids = 0
+    if not fit or population < MINIMUM_POPULATION:
+        return None
+    return SegmentFitPlan(reason, population, previous, retired_ids)
 
 
 def _fit_params(config: SegmentSettings, sample_size: int, seed: int) -> dict[str, Any]:
@@ -126,58 +166,43 @@ def _model_row(
     )
 
 
-def _catalog_names(con: duckdb.DuckDBPyConnection, products: Any) -> tuple[dict, dict]:
+def _catalog_names(queries: FitQueries, products: Any) -> tuple[dict, dict]:
     """(product id -> name, product id -> category) of the current catalog."""
-    view = warehouse.view(con, products, "hf_products")
-    rows = con.execute(f"select product_id, product_name, category from {view}").fetchall()
-    return {p: name or "" for p, name, _ in rows}, {p: category or "" for p, _, category in rows}
+    view = queries.view(products, "hf_products")
+    catalog = queries.arrow(
+        f"select product_id, product_name, category from {view} order by product_id"
+    ).to_pylist()
+    return (
+        {row["product_id"]: row["product_name"] or "" for row in catalog},
+        {row["product_id"]: row["category"] or "" for row in catalog},
+    )
 
 
-@observed_step("fit_segments")
-def segment_models_model(
-    con: duckdb.DuckDBPyConnection,
+def fit_segments(
+    queries: FitQueries,
     *,
     profiles: Any,
     products: Any,
-    runs: Any,
     this: str | None,
     settings: PipelineSettings,
+    run: RunContext,
 ) -> pa.Table:
-    """A new fitted model when the refit policy says so (else no row)."""
+    """The model row of a new fit when the refit policy says so (else no row),
+    its inputs read through `queries` (either engine), the fit on this machine."""
     config = settings.segments
-    run = warehouse.run_context(con, runs)
-    profiles_view = warehouse.view(con, profiles, "hf_profiles")
-    population = warehouse.first_row(
-        con, f"select count(*) from {profiles_view} where n_products > 0"
-    )[0]
-    previous_row = _previous_model(con, this)
-    previous = load_model(previous_row[2], previous_row[3]) if previous_row else None
-    if previous is not None and not hasattr(previous, "factors"):
-        # a model of another feature set (taste-vector PCA): it cannot label
-        # customers from their product lists, so it is replaced, its ids kept
-        # out of reuse
-        fit, reason = True, "the current model has no purchase factors"
-        retired_ids = getattr(previous, "next_segment_id", 0)
-        previous = None
-    else:
-        fit, reason = refit_decision(
-            FittedModelInfo(previous_row[0], previous_row[1]) if previous_row else None,
-            population,
-            forced=config.refit,
-            growth_threshold=config.refit_growth,
-            minimum_population=MINIMUM_POPULATION,
-        )
-        retired_ids = 0
-    if not fit or population < MINIMUM_POPULATION:
+    profiles_view = queries.view(profiles, "hf_profiles")
+    plan = plan_segment_fit(queries, profiles_view, this, config)
+    if plan is None:
         return SEGMENT_MODEL_SCHEMA.empty_table()
-    sample = con.execute(
+    sample = queries.arrow(
         f"select customer_id, product_ids from {profiles_view} where n_products > 0 "
-        f"order by {SAMPLE_RANK_SQL}, customer_id limit ?",
-        [str(settings.random_seed), max(config.fit_sample_size, config.factor_sample_size)],
-    ).to_arrow_table()
+        f"order by {queries.dialect.sample_rank}, customer_id "
+        f"limit {int(max(config.fit_sample_size, config.factor_sample_size))}",
+        [str(settings.random_seed)],
+    )
     ids = sample.column("customer_id").to_pylist()
     baskets = sample.column("product_ids").to_pylist()
-    names, categories = _catalog_names(con, products)
+    names, categories = _catalog_names(queries, products)
     params = _fit_params(config, min(len(ids), config.fit_sample_size), settings.random_seed)
     # a refit reuses the ids of the previous model's segments it matches
     model = segments.fit_segment_model(
@@ -190,13 +215,35 @@ def segment_models_model(
         ),
         n_products=params["feature_products"],
         n_components=params["feature_components"],
-        population=population,
+        population=plan.population,
         params=params,
-        fit_reason=reason,
+        fit_reason=plan.reason,
         names=names,
         categories=categories,
-        previous=previous,
-        first_segment_id=retired_ids,
+        previous=plan.previous,
+        first_segment_id=plan.first_segment_id,
         cluster_sample_size=config.fit_sample_size,
     )
-    return _model_row(model, params, reason, population, run)
+    return _model_row(model, params, plan.reason, plan.population, run)
+
+
+@observed_step("fit_segments")
+def segment_models_model(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    profiles: Any,
+    products: Any,
+    runs: Any,
+    this: str | None,
+    settings: PipelineSettings,
+) -> pa.Table:
+    """int_segment_models on DuckDB: a new fitted model when the refit policy
+    says so (else no row)."""
+    return fit_segments(
+        DuckDBFitQueries(con),
+        profiles=profiles,
+        products=products,
+        this=this,
+        settings=settings,
+        run=warehouse.run_context(con, runs),
+    )
