@@ -86,7 +86,9 @@ def test_spark_ranks_customers_by_the_sha256_of_seed_and_id(spark):
 
 
 def test_a_smaller_spark_sample_is_the_first_customers_by_sample_rank(spark, run_frame):
-    settings = PipelineSettings.from_mapping({**SETTINGS_VARS, "segment_fit_sample_size": 60})
+    settings = PipelineSettings.from_mapping(
+        {**SETTINGS_VARS, "segment_fit_sample_size": 60, "segment_factor_sample_size": 70}
+    )
     got = spark_fits.spark_segment_models_model(
         spark,
         profiles=spark.table(PROFILES),
@@ -96,10 +98,11 @@ def test_a_smaller_spark_sample_is_the_first_customers_by_sample_rank(spark, run
         settings=settings,
     ).toArrow()
     row = _only_row(got)
-    # brute force: the customers with purchases, by sha256("42:" + id), first 60
+    # brute force: the customers with purchases, by sha256("42:" + id), the
+    # first 70 for the factors (the model id covers them), of them 60 clustered
     profiles = spark.table(PROFILES).toArrow().to_pylist()
     baskets = {r["customer_id"]: r["product_ids"] for r in profiles if r["n_products"] > 0}
-    sample = sorted(baskets, key=lambda c: (hashlib.sha256(f"42:{c}".encode()).hexdigest(), c))[:60]
+    sample = sorted(baskets, key=lambda c: (hashlib.sha256(f"42:{c}".encode()).hexdigest(), c))[:70]
     params = json.loads(row["params"])
     del params["matched_from"], params["segment_of_label"]
     assert (row["n_sample"], row["population_at_fit"]) == (60, len(baskets))
