@@ -9,8 +9,9 @@ population count, the newest model, the refit decision, the catalog
 fingerprint and the deterministic sample (`sha2(seed || ':' || customer_id,
 256)`, the same hex digest as DuckDB's `sha256`, so the same customers in the
 same order) are Spark SQL over temp views; only the sample (at most
-`*_fit_sample_size` customers) and the catalog are collected to the driver,
-where the application code fits the model. The artifact (`model_blob`,
+`segment_factor_sample_size` or `recommender_fit_sample_size` customers) and
+the catalog are collected to the driver, where the application code fits the
+model. The artifact (`model_blob`,
 `model_checksum`) is the one DuckDB writes for the same inputs.
 """
 
