@@ -5,27 +5,12 @@
     newest value of `column` in `relation` when the model or test runs and
     returns it as a typed SQL literal (cast('...' as TYPE)), or none when the
     relation holds no value. Call it only when `execute` is true and the
-    relation exists.
+    relation exists. On Spark the text is in the session's time zone, read
+    back in the same session (typeof gives each engine's own type name).
 #}
 {% macro newest_value_literal(relation, column) -%}
-    {{ return(adapter.dispatch('newest_value_literal', 'holdfast')(relation, column)) }}
-{%- endmacro %}
-
-{% macro default__newest_value_literal(relation, column) -%}
     {%- set newest = run_query(
-        'select max(' ~ column ~ ')::varchar, typeof(max(' ~ column ~ ')) from ' ~ relation
-    ).rows[0] -%}
-    {%- if newest[0] is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return("cast('" ~ (newest[0] | replace("'", "''")) ~ "' as " ~ newest[1] ~ ")") }}
-{%- endmacro %}
-
-{#- Spark (Databricks): the value as a string in the session's time zone, read
-    back in the same session (typeof gives Spark's type name) -#}
-{% macro spark__newest_value_literal(relation, column) -%}
-    {%- set newest = run_query(
-        'select cast(max(' ~ column ~ ') as string), typeof(max(' ~ column ~ ')) from ' ~ relation
+        'select ' ~ to_text('max(' ~ column ~ ')') ~ ', typeof(max(' ~ column ~ ')) from ' ~ relation
     ).rows[0] -%}
     {%- if newest[0] is none -%}
         {{ return(none) }}
