@@ -72,6 +72,20 @@ def builds(tmp_path_factory) -> tuple[Warehouse, Warehouse, list[str]]:
     return incremental, rebuild, [last]
 
 
+def _tables(warehouse: Warehouse) -> list[tuple]:
+    return warehouse.query(
+        "select schema_name, table_name from duckdb_tables()"
+        " where database_name = current_database() order by all"
+    )
+
+
+def test_an_incremental_run_leaves_the_same_tables_as_a_rebuild(builds):
+    """No scratch or staging table survives a run: the incremental warehouse
+    holds exactly the rebuild's tables, whatever each model staged."""
+    incremental, rebuild, _ = builds
+    assert _tables(incremental) == _tables(rebuild)
+
+
 @pytest.mark.parametrize("table", sorted(CURRENT_STATE))
 def test_an_incremental_run_gives_the_same_current_state_as_a_rebuild(builds, table):
     incremental, rebuild, _ = builds
