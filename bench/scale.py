@@ -193,11 +193,10 @@ def dbt_build(workdir: Path, name: str, landing: Path, database: Path) -> dict:
     """One `dbt build`, timed and sampled; per-node figures from run_results.
     The runs of one repeat share a target folder, as a scheduled job's runs
     share the project's `target/`: dbt parses the project again only when it
-    changed (partial parsing), so the later runs do not pay a full parse."""
+    changed (partial parsing), so the later runs do not pay a full parse.
+    dbt gets the environment `holdfast run` gives it (offline, no unit tests)."""
     target = workdir / "target"
-    env = dict(os.environ, HOLDFAST_DUCKDB_PATH=str(database), DO_NOT_TRACK="1")
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env = dict(environment.pipeline_environment(), HOLDFAST_DUCKDB_PATH=str(database))
     command = [
         str(Path(sys.executable).parent / "dbt"),
         "build",

@@ -220,9 +220,17 @@ def fault_injection(env: Mapping[str, str] | None = None) -> FaultInjection | No
 
 def pipeline_environment() -> dict[str, str]:
     """The environment dbt runs in (a copy of this process's): the encoder loads its model
-    offline (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE) and nothing reports usage
-    (DO_NOT_TRACK, DBT_SEND_ANONYMOUS_USAGE_STATS), unless the caller set them."""
+    offline (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE), nothing reports usage
+    (DO_NOT_TRACK, DBT_SEND_ANONYMOUS_USAGE_STATS) and the job's build leaves out dbt's
+    unit tests (DBT_EXCLUDE_RESOURCE_TYPES=unit_test), unless the caller set them.
+
+    Unit tests check the models' logic on fixed inputs, not the data a run
+    brings: they run in `make test` and CI, where the SQL changes, and dbt
+    advises leaving them out of production builds. Data tests still run on
+    every build. A `--resource-type` or `--exclude-resource-type` flag passed
+    to `holdfast run` overrides the variable."""
     env = dict(os.environ)
+    env.setdefault("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
     env.setdefault("DO_NOT_TRACK", "1")

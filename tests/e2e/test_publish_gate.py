@@ -73,6 +73,11 @@ def test_a_failed_build_keeps_the_last_good_snapshot_and_says_why(tmp_path, monk
         first = cli.run_pipeline(dbt_args("first"), project=PROJECT_ROOT)
         assert first == ExitCode.OK
         assert sorted(snapshot_customer_ids(published)) == sorted(expected_ids)
+        # the job's build runs the data tests and leaves out the project's unit tests
+        manifest = json.loads((tmp_path / "target-first" / "manifest.json").read_text())
+        results = json.loads((tmp_path / "target-first" / "run_results.json").read_text())
+        ran = {result["unique_id"].split(".")[0] for result in results["results"]}
+        assert manifest["unit_tests"] and "test" in ran and "unit_test" not in ran
         first_snapshot = published.read_bytes()
 
         # the analysts' commands on the real snapshot

@@ -107,3 +107,10 @@ def test_dbt_runs_offline_without_telemetry_unless_told_otherwise(monkeypatch):
     env = environment.pipeline_environment()
     assert env["HF_HUB_OFFLINE"] == "1"
     assert env["DO_NOT_TRACK"] == "0"
+
+
+def test_the_job_leaves_out_dbt_unit_tests_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("DBT_EXCLUDE_RESOURCE_TYPES", raising=False)
+    assert environment.pipeline_environment()["DBT_EXCLUDE_RESOURCE_TYPES"] == "unit_test"
+    monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "")
+    assert environment.pipeline_environment()["DBT_EXCLUDE_RESOURCE_TYPES"] == ""
