@@ -80,3 +80,24 @@ def test_snapshot_keeps_table_and_column_comments_of_tables_and_views(tmp_path):
         ("fct_purchases", "product_id", None),
         ("fct_purchases", "price", "Money spent."),
     ]
+
+
+def test_a_killed_publishers_temporary_snapshot_is_removed_by_the_next(tmp_path):
+    source = tmp_path / "holdfast.duckdb"
+    con = duckdb.connect(str(source))
+    con.execute("create schema marts")
+    con.execute("create table marts.dim_products as select 'p1' as product_id")
+    con.close()
+    folder = tmp_path / "published"
+    folder.mkdir()
+    # what a publisher killed mid-copy leaves: its pid-named file and log
+    for name in (
+        ".holdfast_published-publishing-4242.duckdb",
+        ".holdfast_published-publishing-4242.duckdb.wal",
+    ):
+        (folder / name).write_bytes(b"half a snapshot")
+    (folder / "notes.txt").write_text("an analyst's file stays")
+
+    publish_snapshot(source, folder / "holdfast_published.duckdb")
+
+    assert sorted(p.name for p in folder.iterdir()) == ["holdfast_published.duckdb", "notes.txt"]

@@ -12,6 +12,7 @@ copied: staging and inference hold raw input lines and model internals.
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -51,11 +52,23 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, na
         con.execute(f"comment on column {qualified}.{_ident(column)} is {_literal(comment)}")
 
 
+def _temporary_files(target: Path) -> list[Path]:
+    """The files of publishers' temporary snapshots beside `target` (DuckDB
+    files and their write-ahead logs), whichever process wrote them."""
+    return sorted(target.parent.glob(f".{glob.escape(target.stem)}-publishing-*.duckdb*"))
+
+
 def publish_snapshot(source: Path, target: Path) -> dict[str, int]:
-    """Copy the published schemas of `source` into `target` atomically; rows per table."""
+    """Copy the published schemas of `source` into `target` atomically; rows per table.
+
+    Runs under the run lock, so one publisher at a time: a temporary snapshot
+    left beside the target by a publisher that was killed is deleted first
+    (its name carries that publisher's pid, so nothing else would ever
+    remove it)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in _temporary_files(target):
+        leftover.unlink(missing_ok=True)
     temp = target.with_name(f".{target.stem}-publishing-{os.getpid()}.duckdb")
-    temp.unlink(missing_ok=True)
     catalog = source.stem
     counts: dict[str, int] = {}
     con = duckdb.connect(str(temp))
@@ -81,7 +94,8 @@ def publish_snapshot(source: Path, target: Path) -> dict[str, int]:
         con.execute("checkpoint")
     except BaseException:
         con.close()
-        temp.unlink(missing_ok=True)
+        for partial in _temporary_files(target):
+            partial.unlink(missing_ok=True)
         raise
     con.close()
     os.replace(temp, target)
