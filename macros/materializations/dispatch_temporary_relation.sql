@@ -8,24 +8,14 @@
     schema: the catalog, the file and every later run's listing grow without
     bound. A Python model's staging relation is therefore declared not
     temporary, which puts it on the materialization's list of relations to
-    drop after the commit. SQL models keep DuckDB's temporary tables, and
-    MotherDuck keeps dbt-duckdb's own handling (a unique table in a
-    temporary schema), so only the Python case differs from the adapter's
-    macro of the same name.
+    drop after the commit. Everything else is the adapter's own macro of the
+    same name (SQL models keep DuckDB's temporary tables; MotherDuck its
+    unique table in a temporary schema).
 #}
 {% macro duckdb__dispatch_temporary_relation(target_relation, batch_id='') %}
-    {% if adapter.is_motherduck() %}
-        {% set relation = target_relation.incorporate(
-            path=adapter.get_temp_relation_path(target_relation, batch_id)
-        ) %}
-        {% do run_query(create_schema(relation)) %}
-        {% if not adapter.disable_transactions() %}
-            {% do adapter.commit() %}
-        {% endif %}
-        {% do return({'relation': relation, 'temporary': false}) %}
+    {% set staged = dbt.duckdb__dispatch_temporary_relation(target_relation, batch_id) %}
+    {% if model.language == 'python' and staged.temporary %}
+        {% do return({'relation': staged.relation, 'temporary': false}) %}
     {% endif %}
-    {% do return({
-        'relation': make_temp_relation(target_relation),
-        'temporary': model.language != 'python'
-    }) %}
+    {% do return(staged) %}
 {% endmacro %}
