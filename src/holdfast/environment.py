@@ -227,8 +227,9 @@ def pipeline_environment() -> dict[str, str]:
     Unit tests check the models' logic on fixed inputs, not the data a run
     brings: they run in `make test` and CI, where the SQL changes, and dbt
     advises leaving them out of production builds. Data tests still run on
-    every build. A `--resource-type` or `--exclude-resource-type` flag passed
-    to `holdfast run` overrides the variable."""
+    every build. An `--exclude-resource-type` flag passed to `holdfast run`
+    replaces the variable, and `DBT_EXCLUDE_RESOURCE_TYPES=` (empty) brings
+    the unit tests back."""
     env = dict(os.environ)
     env.setdefault("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
     env.setdefault("HF_HUB_OFFLINE", "1")
