@@ -104,12 +104,18 @@ class TreeSampler(threading.Thread):
         self.join()
 
     def peak(self, start: float | None = None, end: float | None = None) -> int:
+        """The highest RSS sampled in [start - interval, end]. A step shorter
+        than the gap between two samples (the sampler is late on a busy
+        machine) gets the RSS of the sample nearest to it instead of none."""
         window = [
             rss
             for t, rss in self.samples
             if (start is None or t >= start - self.interval) and (end is None or t <= end)
         ]
-        return max(window, default=0)
+        if window or not self.samples:
+            return max(window, default=0)
+        middle = ((start or 0.0) + (end if end is not None else time.time())) / 2
+        return min(self.samples, key=lambda sample: abs(sample[0] - middle))[1]
 
     def cpu(self, start: float, end: float) -> dict | None:
         """Where the machine's CPUs went while [start, end] ran, in cores: the
