@@ -86,6 +86,29 @@ def test_an_incremental_run_leaves_the_same_tables_as_a_rebuild(builds):
     assert _tables(incremental) == _tables(rebuild)
 
 
+def _views(warehouse: Warehouse) -> set[str]:
+    rows = warehouse.query(
+        "select view_name from duckdb_views()"
+        " where database_name = current_database() and not internal"
+    )
+    return {name for (name,) in rows}
+
+
+def test_the_steps_leave_no_view_of_their_own_in_the_warehouse(builds):
+    """The Python steps name their inputs as views for their SQL; those views
+    live in the step's connection only. Every view the warehouse (and so the
+    snapshot analysts read) holds is a model of the project, counted from its
+    files."""
+    project = Path(__file__).resolve().parents[2]
+    models = {
+        path.stem for path in (project / "models").rglob("*") if path.suffix in {".sql", ".py"}
+    }
+    for warehouse in builds[:2]:
+        views = _views(warehouse)
+        assert views, "the project has view models; none found"
+        assert views <= models, sorted(views - models)
+
+
 @pytest.mark.parametrize("table", sorted(CURRENT_STATE))
 def test_an_incremental_run_gives_the_same_current_state_as_a_rebuild(builds, table):
     incremental, rebuild, _ = builds

@@ -270,3 +270,18 @@ def test_the_cleanup_runs_once_after_the_stream_ends_or_is_abandoned(consumed):
         assert next(stream) == 1
         stream.close()
     assert cleanups == [1]
+
+
+def test_a_relation_is_named_by_a_view_of_this_connection_only(tmp_path):
+    """A step's input views are temporary: they are not written to the
+    warehouse file, and another connection never sees them."""
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as writer:
+        writer.execute("create table t as select 1 as a union all select 2")
+        name = warehouse.view(writer, writer.sql("select a from t where a > 1"), "hf_t")
+        assert writer.execute(f"select a from {name}").fetchall() == [(2,)]
+    with duckdb.connect(str(path), read_only=True) as reader:
+        assert (
+            reader.execute("select view_name from duckdb_views() where not internal").fetchall()
+            == []
+        )

@@ -23,11 +23,13 @@ from holdfast.infrastructure.step_telemetry import ExpectedRows
 
 
 def view(con: duckdb.DuckDBPyConnection, relation: Any, name: str) -> str:
-    """Expose a relation (or a dbt `this` name) to SQL as temp view `name`."""
-    if isinstance(relation, str):
-        con.execute(f"create or replace temp view {name} as select * from {relation}")
-    else:
-        relation.create_view(name, replace=True)
+    """Expose a relation (or a dbt `this` name) to SQL as temp view `name`.
+
+    Temporary, so it lives in this connection only: a relation's own
+    `create_view` writes a persistent view into the warehouse file, where it
+    would outlive the step and reach the published snapshot."""
+    query = f"select * from {relation}" if isinstance(relation, str) else relation.sql_query()
+    con.execute(f"create or replace temp view {name} as {query}")
     return name
 
 
