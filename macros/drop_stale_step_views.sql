@@ -1,0 +1,27 @@
+{#
+    Why: versions of holdfast before 0.5.1 named a Python step's inputs with
+    persistent views (DuckDB's relation.create_view), so a warehouse built by
+    them holds `main.hf_*` views that nothing uses, and the published snapshot
+    shows them to analysts. The steps now use temporary views; this run-start
+    hook drops the old ones. It drops only what holdfast made: a view in
+    `main` named hf_... whose SQL wraps a relation the way create_view does
+    (`unnamed_relation_`); a view of the same name written by a person stays.
+    A no-op statement off DuckDB.
+#}
+{% macro drop_stale_step_views() -%}
+    {%- set drops = [] -%}
+    {%- if execute and target.type == 'duckdb' -%}
+        {%- set found = run_query(
+            "select view_name from duckdb_views()"
+            ~ " where database_name = current_database() and schema_name = 'main'"
+            ~ " and not temporary and not internal"
+            ~ " and starts_with(view_name, 'hf_')"
+            ~ " and contains(sql, ') AS unnamed_relation_')"
+            ~ " order by view_name"
+        ) -%}
+        {%- for row in found.rows -%}
+            {%- do drops.append('drop view if exists main."' ~ row[0] ~ '"') -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ drops | join(';\n') if drops else 'select 1' }}
+{%- endmacro %}
