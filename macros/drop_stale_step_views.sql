@@ -1,9 +1,9 @@
 {#
-    Why: versions of holdfast before 0.5.1 named a Python step's inputs with
-    persistent views (DuckDB's relation.create_view), so a warehouse built by
-    them holds `main.hf_*` views that nothing uses, and the published snapshot
-    shows them to analysts. The steps now use temporary views; this run-start
-    hook drops the old ones. It drops only what holdfast made: a view in
+    Why: a Python step names its inputs with temporary views; a warehouse
+    whose steps were built with DuckDB's relation.create_view holds them as
+    persistent `main.hf_*` views that nothing uses, and the published snapshot
+    shows them to analysts. This run-start hook drops those. It drops only
+    what the steps made: a view in
     `main` named hf_... whose SQL wraps a relation the way create_view does
     (`unnamed_relation_`); a view of the same name written by a person stays.
     A no-op statement off DuckDB.
