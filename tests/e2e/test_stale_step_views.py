@@ -1,5 +1,6 @@
-"""End to end: a warehouse built before the steps used temporary views holds
-`main.hf_*` views; the next run drops them and leaves a person's own views."""
+"""End to end: a warehouse whose steps named their inputs with persistent
+views (DuckDB's relation.create_view) holds `main.hf_*` views; the next run
+drops them and leaves a person's own views."""
 
 from __future__ import annotations
 
