@@ -7,15 +7,24 @@ process doubles them. Workers are spawned (not forked: the dbt process runs
 DuckDB's threads, and a fork copies their locks mid-flight), receive the
 step's shared state (a fitted model) once, and then map items in order. A
 stream of a single item, the common incremental case, never starts a pool.
+
+A spawned child normally runs the parent's main module first (as
+`__mp_main__`). In a step the parent's main module is dbt's console script,
+which imports all of dbt-core: 66 MiB and about a second in every worker, for
+nothing a worker calls. `WORKER_CONTEXT` starts children without it; what they
+run must live in an importable module (never `__main__`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import sys
+import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from itertools import chain, islice
+from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any, TypeVar
 
 from holdfast import environment
@@ -25,6 +34,36 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _worker_state: Any = None
+
+
+@contextmanager
+def _host_main_hidden() -> Iterator[None]:
+    """While a child is started, `__main__` is an empty module, so the child's
+    preparation data names no main module to run. Only the start itself (a few
+    milliseconds) sees the swap."""
+    host_main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if host_main is None:
+            del sys.modules["__main__"]
+        else:
+            sys.modules["__main__"] = host_main
+
+
+class _WorkerProcess(SpawnProcess):
+    def start(self) -> None:
+        with _host_main_hidden():
+            super().start()
+
+
+class _WorkerContext(SpawnContext):
+    Process = _WorkerProcess
+
+
+# spawn, without the host's main module (the module docstring says why)
+WORKER_CONTEXT = _WorkerContext()
 
 
 def _start_worker(state: Any, blas_threads: int | None) -> None:
@@ -77,7 +116,7 @@ def map_in_order(
         on_start(processes)
     pool = ProcessPoolExecutor(
         processes,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=WORKER_CONTEXT,
         initializer=_start_worker,
         initargs=(state, blas_threads),
     )

@@ -6,7 +6,6 @@ folder), never from a hub: HF_HUB_OFFLINE is forced on before loading.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ import numpy as np
 
 from holdfast import environment
 from holdfast.application.faults import StepFaults
+from holdfast.application.parallel import WORKER_CONTEXT
 from holdfast.application.ports import TextEncoder
 from holdfast.application.resilience import FatalError
 
@@ -323,7 +323,7 @@ class EncoderProcess:
         BrokenProcessPool (its pool left for _end_pool to say how it ended)."""
         child = self._children
         self._children += 1
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(1, mp_context=WORKER_CONTEXT)
         loading = self._pool.submit(_open_in_child, self._spec, self._faults, child)
         # the child's Process, for its exit code should it die (the executor's
         # private table; without it the error only says that the child died)
