@@ -41,15 +41,12 @@ def _host_main_hidden() -> Iterator[None]:
     """While a child is started, `__main__` is an empty module, so the child's
     preparation data names no main module to run. Only the start itself (a few
     milliseconds) sees the swap."""
-    host_main = sys.modules.get("__main__")
+    host_main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
         yield
     finally:
-        if host_main is None:
-            del sys.modules["__main__"]
-        else:
-            sys.modules["__main__"] = host_main
+        sys.modules["__main__"] = host_main
 
 
 class _WorkerProcess(SpawnProcess):
