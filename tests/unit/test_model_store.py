@@ -5,13 +5,21 @@ from __future__ import annotations
 import hashlib
 import pickle
 
+import duckdb
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from holdfast.application.segments import SegmentModel
 from holdfast.domain.segment_features import fit_purchase_factors
 from holdfast.infrastructure.clustering import NearestCentroid
-from holdfast.infrastructure.model_store import dump_model, load_model
+from holdfast.infrastructure.model_store import (
+    SEGMENT_MODEL_ID,
+    dump_model,
+    load_model,
+    newest_model_sql,
+)
 
 
 class ThresholdFitted:
@@ -117,3 +125,38 @@ def test_loading_a_pickle_that_is_not_a_segment_model_raises_type_error():
     blob = pickle.dumps(NotAModel())
     with pytest.raises(TypeError, match="NotAModel"):
         load_model(blob, hashlib.sha256(blob).hexdigest())
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    fits=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(1, 10_000)),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda fit: fit[1],
+    )
+)
+def test_the_newest_fit_is_the_latest_and_then_the_larger_id(fits: list[tuple[int, int]]) -> None:
+    # few distinct instants, so fits of the same instant are common
+    con = duckdb.connect()
+    con.execute(
+        "create table fits (segment_model_id bigint, fitted_at timestamp, model_checksum varchar)"
+    )
+    for minute, model_id in fits:
+        con.execute(
+            "insert into fits values (?, timestamp '2026-01-01' + to_minutes(?), ?)",
+            [model_id, minute, f"c{model_id}"],
+        )
+    expected = max(fits)  # (instant, id): the latest, then the larger id
+    row = con.execute(
+        newest_model_sql("fits", [SEGMENT_MODEL_ID, "model_checksum"], SEGMENT_MODEL_ID)
+    ).fetchall()
+    assert row == [(expected[1], f"c{expected[1]}")]
+
+
+def test_an_empty_model_table_has_no_newest_fit() -> None:
+    con = duckdb.connect()
+    con.execute("create table fits (segment_model_id bigint, fitted_at timestamp)")
+    assert (
+        con.execute(newest_model_sql("fits", [SEGMENT_MODEL_ID], SEGMENT_MODEL_ID)).fetchall() == []
+    )

@@ -27,7 +27,12 @@ from holdfast.entrypoints.steps.recommendations import (
     recommender_version,
 )
 from holdfast.infrastructure import spark_io
-from holdfast.infrastructure.model_store import load_model
+from holdfast.infrastructure.model_store import (
+    RECOMMENDER_MODEL_ID,
+    SEGMENT_MODEL_ID,
+    load_model,
+    newest_model_sql,
+)
 from holdfast.settings import PipelineSettings
 
 
@@ -156,8 +161,9 @@ def spark_customer_segments_model(
     models_view = spark_io.view(session, models, "hf_models")
     row = spark_io.first_row(
         session,
-        f"select model_blob, model_checksum, segment_model_id from {models_view} "
-        "order by fitted_at desc, segment_model_id desc limit 1",
+        newest_model_sql(
+            models_view, ["model_blob", "model_checksum", SEGMENT_MODEL_ID], SEGMENT_MODEL_ID
+        ),
     )
     blob, checksum = (bytes(row[0]), row[1]) if row else (None, None)
     model_id = row[2] if row else segments.UNSEGMENTED_MODEL_ID
@@ -205,8 +211,7 @@ def spark_recommendations_model(
     models_view = spark_io.view(session, recommender_models, "hf_recommenders")
     row = spark_io.first_row(
         session,
-        f"select model_blob, model_checksum from {models_view} "
-        "order by fitted_at desc, recommender_model_id desc limit 1",
+        newest_model_sql(models_view, ["model_blob", "model_checksum"], RECOMMENDER_MODEL_ID),
     )
     schema = recommend.output_schema()
     if row is None:  # nobody has purchases yet

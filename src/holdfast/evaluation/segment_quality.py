@@ -35,7 +35,7 @@ import numpy as np
 from holdfast.application.segments import SegmentModel, fit_segment_model
 from holdfast.domain.segmentation import sample_rank_key
 from holdfast.infrastructure.clustering import HdbscanClusterer
-from holdfast.infrastructure.model_store import load_model
+from holdfast.infrastructure.model_store import SEGMENT_MODEL_ID, load_model, newest_model_sql
 
 QUALITY_SAMPLE = 2000
 REFIT_SHARE = 0.7
@@ -96,8 +96,11 @@ def segment_quality(db_path: Path) -> dict[str, Any]:
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         row = con.execute(
-            "select model_blob, model_checksum, params from inference.int_segment_models "
-            "order by fitted_at desc, segment_model_id desc limit 1"
+            newest_model_sql(
+                "inference.int_segment_models",
+                ["model_blob", "model_checksum", "params"],
+                SEGMENT_MODEL_ID,
+            )
         ).fetchall()
         labels = con.execute(
             "select segment_id, segment_label, n_customers, customer_share, n_noise_customers, "

@@ -17,7 +17,7 @@ from holdfast.entrypoints.steps._shared import (
     stream_batch_rows,
 )
 from holdfast.infrastructure import warehouse
-from holdfast.infrastructure.model_store import load_model
+from holdfast.infrastructure.model_store import SEGMENT_MODEL_ID, load_model, newest_model_sql
 from holdfast.settings import PipelineSettings
 
 
@@ -39,8 +39,7 @@ def customer_segments_model(
     models_view = warehouse.view(con, models, "hf_models")
     row = warehouse.first_row(
         con,
-        f"select model_blob, model_checksum from {models_view} "
-        "order by fitted_at desc, segment_model_id desc limit 1",
+        newest_model_sql(models_view, ["model_blob", "model_checksum"], SEGMENT_MODEL_ID),
     )
     model = segments.usable_model(load_model(row[0], row[1]) if row else None)
     model_id = model.segment_model_id if model else segments.UNSEGMENTED_MODEL_ID

@@ -18,7 +18,7 @@ from holdfast.entrypoints.steps._shared import (
     stream_batch_rows,
 )
 from holdfast.infrastructure import warehouse
-from holdfast.infrastructure.model_store import load_model
+from holdfast.infrastructure.model_store import RECOMMENDER_MODEL_ID, load_model, newest_model_sql
 from holdfast.settings import PipelineSettings
 
 RECOMMEND_UNCHANGED_WHEN = (
@@ -52,8 +52,7 @@ def recommendations_model(
     models_view = warehouse.view(con, recommender_models, "hf_recommenders")
     row = warehouse.first_row(
         con,
-        f"select model_blob, model_checksum from {models_view} "
-        "order by fitted_at desc, recommender_model_id desc limit 1",
+        newest_model_sql(models_view, ["model_blob", "model_checksum"], RECOMMENDER_MODEL_ID),
     )
     schema = recommend.output_schema()
     if row is None:

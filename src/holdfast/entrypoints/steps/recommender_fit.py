@@ -16,7 +16,12 @@ from holdfast.entrypoints.observed import observed_step
 from holdfast.entrypoints.steps._fit_queries import DuckDBFitQueries, FitQueries
 from holdfast.entrypoints.steps._shared import VECTOR_DIMENSION
 from holdfast.infrastructure import warehouse
-from holdfast.infrastructure.model_store import dump_model
+from holdfast.infrastructure.model_store import (
+    RECOMMENDER_MODEL_ID,
+    SEGMENT_MODEL_ID,
+    dump_model,
+    newest_model_sql,
+)
 from holdfast.settings import PipelineSettings, RecommenderSettings
 
 RECOMMENDER_MODEL_SCHEMA = pa.schema(
@@ -80,9 +85,17 @@ def _current_recommender(
         return None
     queries.view(this, "hf_previous_recommenders")
     row = queries.first_row(
-        "select recommender_model_id, population_at_fit, catalog_fingerprint, "
-        "segment_model_id, params from hf_previous_recommenders "
-        "order by fitted_at desc, recommender_model_id desc limit 1",
+        newest_model_sql(
+            "hf_previous_recommenders",
+            [
+                RECOMMENDER_MODEL_ID,
+                "population_at_fit",
+                "catalog_fingerprint",
+                SEGMENT_MODEL_ID,
+                "params",
+            ],
+            RECOMMENDER_MODEL_ID,
+        ),
     )
     if not row:
         return None
@@ -177,8 +190,7 @@ def fit_recommenders(
     models_view = queries.view(inputs["segment_models"], "hf_segment_models")
     catalog_fingerprint = _catalog_fingerprint(queries)
     segment_row = queries.first_row(
-        f"select segment_model_id from {models_view} "
-        "order by fitted_at desc, segment_model_id desc limit 1",
+        newest_model_sql(models_view, [SEGMENT_MODEL_ID], SEGMENT_MODEL_ID),
     )
     segment_model_id = segment_row[0] if segment_row else segments.UNSEGMENTED_MODEL_ID
     population = queries.first_row(

@@ -22,7 +22,12 @@ from holdfast.entrypoints.observed import observed_step
 from holdfast.entrypoints.steps._fit_queries import DuckDBFitQueries, FitQueries
 from holdfast.infrastructure import warehouse
 from holdfast.infrastructure.clustering import HdbscanClusterer
-from holdfast.infrastructure.model_store import dump_model, load_model
+from holdfast.infrastructure.model_store import (
+    SEGMENT_MODEL_ID,
+    dump_model,
+    load_model,
+    newest_model_sql,
+)
 from holdfast.settings import PipelineSettings, SegmentSettings
 
 SEGMENT_PROFILE_TYPE = pa.struct(
@@ -75,8 +80,11 @@ def _previous_model(queries: FitQueries, this: str | None) -> tuple | None:
         return None
     queries.view(this, "hf_previous_models")
     return queries.first_row(
-        "select segment_model_id, population_at_fit, model_blob, model_checksum "
-        "from hf_previous_models order by fitted_at desc, segment_model_id desc limit 1",
+        newest_model_sql(
+            "hf_previous_models",
+            [SEGMENT_MODEL_ID, "population_at_fit", "model_blob", "model_checksum"],
+            SEGMENT_MODEL_ID,
+        ),
     )
 
 
