@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,24 @@ def decode_escapes(text: str) -> str:
 def email_addresses_in(text: str) -> list[str]:
     """Every e-mail address in `text` after decoding escapes."""
     return EMAIL_ADDRESS.findall(decode_escapes(text))
+
+
+def run_as_main_module(tmp_path: Path, body: str) -> tuple[str, list[str]]:
+    """Run `body` as a program's main module, the way dbt's console script is the
+    main module of a step. The program adds its `__name__` to a file each time
+    the file runs (in the program, and in any child that runs it again);
+    returns what the program printed and those names."""
+    script, marker = tmp_path / "host.py", tmp_path / "runs.txt"
+    script.write_text(
+        "import sys\n"
+        "with open(sys.argv[1], 'a') as marker:\n"
+        "    marker.write(__name__ + '\\n')\n"
+        "if __name__ == '__main__':\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), str(marker)], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip(), marker.read_text().splitlines()
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 import pytest
+from tests.conftest import run_as_main_module
 
 from holdfast.application.embedding import embed_products
 from holdfast.application.faults import StepFaults
@@ -289,25 +289,17 @@ def test_a_replacement_that_cannot_load_the_model_is_fatal(tmp_path):
     assert first not in child_pids(os.getpid())
 
 
-ENCODING_HOST = """
-import sys
-with open(sys.argv[1], "a") as marker:  # one line each time this file runs
-    marker.write(__name__ + "\\n")
-if __name__ == "__main__":
-    from holdfast.infrastructure.encoder import PACKAGED_SPEC, EncoderProcess
-    encoder = EncoderProcess(PACKAGED_SPEC)
-    print(encoder.encode(["a red kettle"]).shape)
-    encoder.close()
-"""
-
-
 def test_the_child_does_not_run_the_host_programs_main_module(tmp_path):
     """The host is dbt's console script: a child that ran it again would hold
     all of dbt-core beside the model."""
-    script, marker = tmp_path / "host.py", tmp_path / "runs.txt"
-    script.write_text(ENCODING_HOST)
-    done = subprocess.run(
-        [sys.executable, str(script), str(marker)], capture_output=True, text=True, check=True
+    printed, runs = run_as_main_module(
+        tmp_path,
+        """
+        from holdfast.infrastructure.encoder import PACKAGED_SPEC, EncoderProcess
+        encoder = EncoderProcess(PACKAGED_SPEC)
+        print(encoder.encode(["a red kettle"]).shape)
+        encoder.close()
+        """,
     )
-    assert done.stdout.strip() == "(1, 384)"
-    assert marker.read_text().splitlines() == ["__main__"]
+    assert printed == "(1, 384)"
+    assert runs == ["__main__"]  # the host only, not the encoder's child

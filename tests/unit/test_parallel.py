@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 
 import pytest
+from tests.conftest import run_as_main_module
 
 from holdfast.application.parallel import in_one_thread, map_in_order
 
@@ -123,23 +122,16 @@ def test_closing_the_one_thread_stream_closes_the_source_in_its_thread():
     assert len(closed_in) == 1 and closed_in[0] != threading.get_ident()
 
 
-HOST_SCRIPT = """
-import operator, sys
-with open(sys.argv[1], "a") as marker:  # one line each time this file runs
-    marker.write(__name__ + "\\n")
-if __name__ == "__main__":
-    from holdfast.application.parallel import map_in_order
-    print(list(map_in_order(operator.add, 10, range(6), processes=2)))
-"""
-
-
 def test_workers_do_not_run_the_host_programs_main_module(tmp_path):
     """In a step the host is dbt's console script: a worker that ran it again
     would import all of dbt-core for nothing it calls."""
-    script, marker = tmp_path / "host.py", tmp_path / "runs.txt"
-    script.write_text(HOST_SCRIPT)
-    done = subprocess.run(
-        [sys.executable, str(script), str(marker)], capture_output=True, text=True, check=True
+    printed, runs = run_as_main_module(
+        tmp_path,
+        """
+        import operator
+        from holdfast.application.parallel import map_in_order
+        print(list(map_in_order(operator.add, 10, range(6), processes=2)))
+        """,
     )
-    assert done.stdout.strip() == str([10 + i for i in range(6)])
-    assert marker.read_text().splitlines() == ["__main__"]
+    assert printed == str([10 + i for i in range(6)])
+    assert runs == ["__main__"]  # the host only, not its two workers
