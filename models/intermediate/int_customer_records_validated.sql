@@ -2,7 +2,8 @@
 -- here exactly once, valid (parsed fields filled) or not (every failing rule
 -- listed as 'path: message', zod style, 0-based list indexes).
 -- Incremental per batch: only batches (re)ingested since the last run are
--- parsed; a re-delivered batch replaces its rows. Run in pieces, one per
+-- parsed; a re-delivered batch replaces its rows (an empty one withdraws
+-- them: post-hook delete_batches_delivered_empty). Run in pieces, one per
 -- group of batches of the CTE `lines` (materialization batched_incremental,
 -- planner in_batch_groups), so memory follows validation_group_bytes (JSON
 -- functions need memory in proportion to the text they parse).
@@ -15,6 +16,7 @@
     batch_key='batch_id',
     batch_rows_cte='lines',
     batch_size='strlen(raw_line)',
+    post_hook="{{ delete_batches_delivered_empty(ref('stg_landing__customer_lines')) }}",
 ) }}
 
 with

@@ -4,8 +4,10 @@
 -- Incremental per customer: recomputes, from all their records, the customers
 -- with records ingested since the last run and the customers who had a record
 -- in a batch ingested since (a re-delivered batch can withdraw a customer's
--- line, or make it invalid: batch_ids lists the batches of each customer's
--- valid records, so they are found without reading every record); refreshed_at
+-- line, make it invalid, or withdraw the whole batch by being empty: batch_ids
+-- lists the batches of each customer's valid records, and the batches ingested
+-- since are read from staging, which keeps an empty file's marker row, so they
+-- are found without reading every record); refreshed_at
 -- says when. A row without batch_ids (written before the column existed) is
 -- recomputed once.
 {{ config(
@@ -15,6 +17,8 @@
     on_schema_change='append_new_columns',
     post_hook="{{ delete_customers_missing_from(ref('int_customer_records_validated'), 'is_valid') }}",
 ) }}
+
+-- depends_on: {{ ref('stg_landing__customer_lines') }}
 
 with
 
@@ -30,7 +34,7 @@ valid_records as (
         and customer_id in (
             {{ customers_refreshed_since_last_run('int_customer_records_validated', 'ingested_at') }}
             union
-            {{ customers_in_batches_ingested_since_last_run('int_customer_records_validated') }}
+            {{ customers_in_batches_ingested_since_last_run(ref('stg_landing__customer_lines')) }}
         )
     {% endif %}
 ),

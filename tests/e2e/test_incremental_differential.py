@@ -20,9 +20,10 @@ the clusterer and the recommender in their normal regime):
 - a new customer batch (customers shared with other batches; valid and
   invalid lines);
 - a re-delivery of a batch: identical, or with a line withdrawn, changed,
-  made invalid or made valid again;
+  made invalid or made valid again, or empty (the whole batch withdrawn);
 - an empty file;
-- a new product snapshot (products dropped, out of stock, repriced).
+- a new product snapshot (products dropped, out of stock, repriced), and a
+  re-delivery of a snapshot (changed, or empty).
 
 The examples are bounded (`EXAMPLES`, a fixed seed) so the test fits in
 `make test`; HOLDFAST_DIFFERENTIAL_EXAMPLES raises the count for a longer
@@ -153,13 +154,22 @@ class Redeliver:
     `change` applied to its `at`-th line (modulo its length)."""
 
     which: int
-    change: str  # identical | withdraw | change | invalidate | revalidate
+    change: str  # identical | withdraw | change | invalidate | revalidate | empty
     at: int = 0
     line: Line | None = None  # the new line for `change`
 
 
 @dataclass(frozen=True)
 class NewSnapshot:
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class RedeliverSnapshot:
+    """Re-deliver the `which`-th product snapshot (modulo the snapshots there
+    are) as `snapshot`; every product dropped makes an empty file."""
+
+    which: int
     snapshot: Snapshot
 
 
@@ -172,10 +182,14 @@ def apply(landing: Landing, step) -> Landing:
         after.batches[f"d_{len(after.batches) + 1:04d}"] = None
     elif isinstance(step, NewSnapshot):
         after.snapshots[f"catalog_{len(after.snapshots) + 2:04d}"] = step.snapshot
+    elif isinstance(step, RedeliverSnapshot) and after.snapshots:
+        after.snapshots[sorted(after.snapshots)[step.which % len(after.snapshots)]] = step.snapshot
     elif isinstance(step, Redeliver) and after.batches:
         name = sorted(after.batches)[step.which % len(after.batches)]
         lines = list(after.batches[name] or [])
-        if lines:
+        if step.change == "empty":
+            lines = []
+        elif lines:
             k = step.at % len(lines)
             if step.change == "withdraw":
                 del lines[k]
@@ -301,12 +315,22 @@ deliveries = st.one_of(
     st.builds(
         Redeliver,
         which=st.integers(0, 7),
-        change=st.sampled_from(["identical", "withdraw", "change", "invalidate", "revalidate"]),
+        change=st.sampled_from(
+            ["identical", "withdraw", "change", "invalidate", "revalidate", "empty"]
+        ),
         at=st.integers(0, 7),
         line=lines,
     ),
     st.just(EmptyFile()),
     st.builds(NewSnapshot, st.builds(Snapshot, products, products, products)),
+    st.builds(
+        RedeliverSnapshot,
+        which=st.integers(0, 3),
+        snapshot=st.one_of(
+            st.builds(Snapshot, products, products, products),
+            st.just(Snapshot(dropped=frozenset(range(N_PRODUCTS)))),
+        ),
+    ),
 )
 # a sequence opens with two batches, so re-deliveries have something to act on
 sequences = st.tuples(
@@ -393,3 +417,36 @@ def test_a_refit_that_leaves_everyone_unsegmented_gives_the_rebuild(base_landing
     assert shown, "dim_segments is empty"
     for segment_id, label in shown.items():
         assert label == ("Unsegmented" if segment_id == -1 else stored[segment_id])
+
+
+def test_a_redelivery_that_empties_a_batch_gives_the_rebuild(base_landing, tmp_path):
+    """An empty re-delivery withdraws the whole batch: its lines' profiles and
+    purchases go, and a customer seen only there leaves the warehouse."""
+    run = Differential(tmp_path, base_landing)
+    run.step(NewBatch((Line(C, 0, ((1, 250, 0),)),)), check=False)
+    run.step(NewBatch((Line(C, 1, ((2, 999, 1),)), Line(1, 0, ()))), check=False)
+    run.step(Redeliver(which=1, change="empty"))
+    assert customer_state(run.incremental) == ("first.0@example.com", 1)
+    gone = run.incremental.scalar(
+        "select count(*) from marts.dim_customers where customer_id = ?", [CONTESTED[1]]
+    )
+    assert gone == 0
+
+
+def test_a_product_snapshot_redelivered_empty_gives_the_rebuild(base_landing, tmp_path):
+    """An empty re-delivery of the newest snapshot withdraws it: the catalog is
+    the previous snapshot's again (product 0 at its first price)."""
+    run = Differential(tmp_path, base_landing)
+    run.step(NewBatch((Line(C, 0, ((1, 250, 0),)), Line(1, 0, ((2, 999, 1),)))), check=False)
+    run.step(NewSnapshot(Snapshot(repriced=frozenset({0}))), check=False)
+    repriced = run.incremental.query("select product_id, price from marts.dim_products")
+    run.step(RedeliverSnapshot(which=0, snapshot=Snapshot(dropped=frozenset(range(N_PRODUCTS)))))
+    first = {
+        product["productId"]: product["price"]
+        for product in map(
+            json.loads,
+            (base_landing / "products" / "catalog_0001.jsonl").read_text().splitlines(),
+        )
+    }
+    assert dict(run.incremental.query("select product_id, price from marts.dim_products")) == first
+    assert dict(repriced) != first
