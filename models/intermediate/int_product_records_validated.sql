@@ -2,6 +2,17 @@
 -- file is here exactly once, valid (typed fields filled) or not (every failing
 -- rule listed as 'path: message'). A CSV record is validated as the JSON
 -- object it maps to (record_json), with the same rules and messages.
+-- Incremental per batch, as the customer lines are: only snapshots
+-- (re)ingested since the last run are validated; a re-delivered snapshot
+-- replaces its rows (an empty one withdraws them: post-hook
+-- delete_batches_delivered_empty). A run without a new snapshot validates
+-- nothing.
+{{ config(
+    materialized=incremental_by_key(),
+    unique_key='batch_id',
+    incremental_strategy=incremental_strategy_by_key(key_is_unique=false),
+    post_hook="{{ delete_batches_delivered_empty(ref('stg_landing__product_lines')) }}",
+) }}
 
 with
 
@@ -20,7 +31,13 @@ lines as (
         coalesce(record_json, raw_line) as record_text,
         ingested_at
     from stg_landing__product_lines
-    where line_number is not null
+    where
+        line_number is not null
+    {% if is_incremental() %}
+        and ingested_at > (
+            select coalesce(max(ingested_at), {{ earliest_timestamp() }}) from {{ this }}
+        )
+    {% endif %}
 ),
 
 lines_parsed as (
