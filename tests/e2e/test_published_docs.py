@@ -1,4 +1,5 @@
-"""End to end: the marts' descriptions reach the analysts' snapshot as comments.
+"""End to end: the marts' descriptions reach the analysts' snapshot as comments,
+and their tables refuse the nulls their contracts rule out.
 
 persist_docs makes dbt write each mart's description and its columns'
 descriptions as DuckDB comments; publish_snapshot copies them with the rows.
@@ -11,11 +12,12 @@ the way to the snapshot, fails the test.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from tests.conftest import MART_TABLES, PROJECT_ROOT, make_warehouse
+from tests.conftest import MART_TABLES, PROJECT_ROOT, Warehouse, make_warehouse
 
 from holdfast.datagen.synthetic import generate_landing
 from holdfast.ops.publish import publish_snapshot
@@ -47,16 +49,23 @@ def documented_marts() -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-def test_every_mart_column_of_the_snapshot_carries_its_description(tmp_path):
-    warehouse = make_warehouse(tmp_path)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Warehouse, Path]:
+    """A warehouse built on a small landing zone, and its published snapshot."""
+    root = tmp_path_factory.mktemp("marts")
+    warehouse = make_warehouse(root)
     generate_landing(
         warehouse.landing_dir, customers=60, seed=5, products=40, batches=1, invalid_share=0.0
     )
     warehouse.dbt("seed")
     warehouse.dbt("run")
-    published = tmp_path / "published.duckdb"
+    published = root / "published.duckdb"
     publish_snapshot(warehouse.db_path, published)
+    return warehouse, published
 
+
+def test_every_mart_column_of_the_snapshot_carries_its_description(built):
+    _, published = built
     con = duckdb.connect(str(published), read_only=True)
     try:
         relations = dict(
@@ -80,3 +89,69 @@ def test_every_mart_column_of_the_snapshot_carries_its_description(tmp_path):
         # every column of the snapshot documented, in the model's order
         assert columns[mart] == column_descriptions, mart
         assert list(columns[mart]) == list(column_descriptions), mart
+
+
+def not_null_constraints() -> dict[str, set[str]]:
+    """Each mart's columns with a not_null constraint, read from the YAML."""
+    spec = yaml.safe_load((MARTS / "_marts__models.yml").read_text())
+    return {
+        model["name"]: {
+            column["name"]
+            for column in model["columns"]
+            if {"type": "not_null"} in column.get("constraints", [])
+        }
+        for model in spec["models"]
+    }
+
+
+def test_a_not_null_test_is_left_out_on_duckdb_only_where_a_table_constraint_holds():
+    spec = yaml.safe_load((MARTS / "_marts__models.yml").read_text())
+    constrained = not_null_constraints()
+    left_out = []
+    for model in spec["models"]:
+        sql = (MARTS / f"{model['name']}.sql").read_text()
+        for column in model["columns"]:
+            for test in column.get("data_tests", []):
+                if not (isinstance(test, dict) and "not_null" in test):
+                    continue
+                enabled = ((test["not_null"] or {}).get("config") or {}).get("enabled")
+                if enabled is None:
+                    continue
+                assert enabled == "{{ target.type != 'duckdb' }}", (model["name"], enabled)
+                assert column["name"] in constrained[model["name"]], model["name"]
+                assert "materialized='view'" not in sql, model["name"]
+                left_out.append((model["name"], column["name"]))
+    assert left_out, "no not_null test is left to the constraints"
+
+
+def test_the_mart_tables_refuse_a_null_where_the_contract_says_not_null(built):
+    warehouse, _ = built
+    con = duckdb.connect(str(warehouse.db_path))
+    try:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        }
+        nullable = {
+            (table, column): is_nullable
+            for table, column, is_nullable in con.execute(
+                "select table_name, column_name, is_nullable from duckdb_columns() "
+                "where schema_name = 'marts'"
+            ).fetchall()
+        }
+        constrained = not_null_constraints()
+        assert {mart for mart, columns in constrained.items() if columns} == tables
+        for mart, columns in constrained.items():
+            for column in columns:
+                assert nullable[(mart, column)] is False, (mart, column)
+        # a write that breaks the promise is refused, and changes nothing
+        statuses = con.execute("select count(recommendation_status) from marts.dim_customers")
+        before = statuses.fetchall()
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("update marts.dim_customers set recommendation_status = null")
+        after = con.execute("select count(recommendation_status) from marts.dim_customers")
+        assert after.fetchall() == before != [(0,)]
+    finally:
+        con.close()
