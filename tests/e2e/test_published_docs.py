@@ -142,7 +142,10 @@ def test_the_mart_tables_refuse_a_null_where_the_contract_says_not_null(built):
             ).fetchall()
         }
         constrained = not_null_constraints()
-        assert {mart for mart, columns in constrained.items() if columns} == tables
+        # the marts that are tables (the schema also holds the rules seed)
+        assert {mart for mart, columns in constrained.items() if columns} == tables & set(
+            MART_TABLES
+        )
         for mart, columns in constrained.items():
             for column in columns:
                 assert nullable[(mart, column)] is False, (mart, column)
