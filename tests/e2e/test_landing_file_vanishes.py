@@ -2,10 +2,12 @@
 
 An operator archiving files, or an uploader that moves a file away again, can
 take a file out of the landing folder after a run has listed it and before it
-reads it. The defined outcome: that run's staging fails with an error that
-names the file and writes nothing (the ledger is what the run before left);
-the next run reads what the folder then holds, and a file put back is read
-then, so the warehouse equals a rebuild on the same files.
+reads it. The defined outcome: the file is not staged, and that run's
+accounting check (`assert_every_input_line_accounted_for`, error severity)
+fails, naming the file as listed but never staged, so the run exits 1 (and
+`holdfast run` keeps the last good snapshot); the ledger is what the run
+before left. The next run reads what the folder then holds, and a file put
+back is read then, so the warehouse equals a rebuild on the same files.
 
 The race is made deterministic: a `sitecustomize` module on the dbt process's
 path wraps the landing folder's listing so that, once the folder is listed, it
@@ -116,8 +118,14 @@ def test_a_file_removed_after_listing_fails_the_run_cleanly_and_is_read_later(tm
     )
     assert parked.exists(), "the shim did not run: the race was not reproduced"
     assert raced.returncode == 1, raced.stdout[-4000:]
-    assert "b_0003.jsonl" in raced.stdout
+    assert "Failure in test assert_every_input_line_accounted_for" in raced.stdout
     assert "Traceback" not in raced.stdout
+    # the check's failing rows name the file and why
+    check = warehouse.target_dir / "compiled" / "holdfast" / "tests" / "dbt"
+    failures = warehouse.query((check / "assert_every_input_line_accounted_for.sql").read_text())
+    assert [(row[2], row[-1]) for row in failures] == [
+        ("b_0003.jsonl", "listed in the landing folder but never staged")
+    ]
     # nothing of the failed run was written
     assert ledger(warehouse) == before
     assert staged_lines(warehouse) == {"b_0001.jsonl": 3, "b_0002.jsonl": 2}
