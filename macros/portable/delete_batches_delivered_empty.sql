@@ -23,7 +23,7 @@
     select 1 as nothing_to_delete
 {%- endmacro %}
 
+{#- dbt-databricks dispatches databricks__ before spark__: Delta deletes as DuckDB does -#}
 {% macro databricks__delete_batches_delivered_empty(staging) -%}
-    delete from {{ this }}
-    where batch_id in (select batch_id from {{ staging }} where line_number is null)
+    {{ return(default__delete_batches_delivered_empty(staging)) }}
 {%- endmacro %}
