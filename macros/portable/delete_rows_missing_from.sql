@@ -18,6 +18,7 @@
     select 1 as nothing_to_delete
 {%- endmacro %}
 
+{#- dbt-databricks dispatches databricks__ before spark__: Delta deletes as DuckDB does -#}
 {% macro databricks__delete_rows_missing_from(key, relation) -%}
-    delete from {{ this }} where {{ key }} not in (select {{ key }} from {{ relation }})
+    {{ return(default__delete_rows_missing_from(key, relation)) }}
 {%- endmacro %}
